@@ -1,0 +1,106 @@
+"""Environments and the checks on client settings (all before any request)."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "ENVIRONMENTS",
+    "InsecureTransportWarning",
+    "resolve_base_url",
+    "resolve_timeout",
+]
+
+#: Base URLs from the platform's documents (``000_…`` and ``001_…``).
+ENVIRONMENTS: Mapping[str, str] = {
+    "development": "https://api-SehatMu-dev.dto.kemkes.go.id",
+    "staging": "https://api-satusehat-stg.dto.kemkes.go.id",
+}
+
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30.0, sock_connect=10.0)
+
+
+class InsecureTransportWarning(UserWarning):
+    """TLS verification is off, or credentials would travel over plain HTTP."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(environment: str | None, base_url: str | None) -> str:
+    """The base URL to use, from an environment name or an explicit URL."""
+    if base_url is not None and environment is not None:
+        raise ConfigurationError("give either environment= or base_url=, not both")
+    if base_url is None:
+        name = (environment or "staging").strip().lower()
+        if name == "sandbox":
+            name = "staging"  # the documents call the staging platform their sandbox
+        if name not in ENVIRONMENTS:
+            known = ", ".join(sorted(ENVIRONMENTS))
+            raise ConfigurationError(
+                f"unknown environment {environment!r}: use one of {known}, or base_url= "
+                "(production's URL is not in the documents and must be given as base_url)"
+            )
+        return ENVIRONMENTS[name]
+    if not isinstance(base_url, str):
+        raise ConfigurationError("base_url must be a string such as 'https://api.example'")
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"base_url {base_url!r} is not an http(s) URL with a host, e.g. "
+            "'https://api-satusehat-stg.dto.kemkes.go.id'"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError("base_url must not carry a query string or fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        warnings.warn(
+            f"base_url {parts.scheme}://{parts.hostname} is plain HTTP: the client secret and "
+            "tokens will cross the network unencrypted. Use https outside a local sandbox.",
+            InsecureTransportWarning,
+            stacklevel=4,
+        )
+    return base_url.strip().rstrip("/")
+
+
+def resolve_timeout(timeout: float | aiohttp.ClientTimeout | None) -> aiohttp.ClientTimeout:
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, aiohttp.ClientTimeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ConfigurationError("timeout must be seconds (a number) or an aiohttp.ClientTimeout")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ConfigurationError("timeout must be a positive number of seconds")
+    return aiohttp.ClientTimeout(total=float(timeout), sock_connect=min(10.0, float(timeout)))
+
+
+def env_settings(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Read ``SEHATMU_*`` settings; missing credentials are a :class:`ConfigurationError`."""
+    env = os.environ if environ is None else environ
+    missing = [k for k in ("SEHATMU_CLIENT_ID", "SEHATMU_CLIENT_SECRET") if not env.get(k)]
+    if missing:
+        raise ConfigurationError(
+            f"{' and '.join(missing)} not set: export the credentials the Ministry (DTO) "
+            "issued, or run `sehatmu sandbox` and use the ones it prints"
+        )
+    return {
+        "client_id": env["SEHATMU_CLIENT_ID"],
+        "client_secret": env["SEHATMU_CLIENT_SECRET"],
+        "environment": env.get("SEHATMU_ENVIRONMENT") or None,
+        "base_url": env.get("SEHATMU_BASE_URL") or None,
+    }

@@ -1,0 +1,334 @@
+"""Pure decoding of platform answers: (status, headers, body bytes) -> result or error.
+
+No I/O here, so every shape the platform sends can be tested byte for byte
+without a network. The transport calls :func:`error_for_response` for non-2xx
+answers and :func:`decode_json` / :func:`raise_for_embedded_error` for 2xx ones.
+"""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ._outcome import OperationOutcome, parse_operation_outcome
+from ._retry import parse_retry_after
+from .errors import (
+    APIError,
+    AuthenticationError,
+    DuplicateResourceError,
+    MasterDataError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+
+__all__ = [
+    "BODY_EXCERPT_CHARS",
+    "ResponseContext",
+    "decode_json",
+    "error_for_response",
+    "raise_for_embedded_error",
+]
+
+#: How much of a body an error keeps: enough to diagnose, bounded for logs.
+BODY_EXCERPT_CHARS = 500
+
+Headers = Mapping[str, str]
+
+
+class ResponseContext:
+    """What an error needs to say where it came from. Plain slots: built per response."""
+
+    __slots__ = ("method", "path", "request_id", "status", "url", "withhold_body")
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        path: str,
+        request_id: str | None,
+        withhold_body: bool = False,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.path = path
+        self.request_id = request_id
+        # The token endpoint's 2xx body holds the token: never copy it into an error.
+        self.withhold_body = withhold_body
+
+
+def excerpt(body: bytes, limit: int = BODY_EXCERPT_CHARS) -> str:
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    if len(text) > limit or len(body) > limit * 4:
+        return text[:limit] + "…"
+    return text
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _build(
+    cls: type[APIError],
+    ctx: ResponseContext,
+    body: bytes,
+    what: str,
+    hint: str,
+    **extra: Any,
+) -> APIError:
+    where = f"{ctx.method} {ctx.path}"
+    status = f"{ctx.status} {_reason(ctx.status)}".rstrip()
+    rid = f" [request id {ctx.request_id}]" if ctx.request_id else ""
+    message = f"{status} from {where}: {what} — {hint}{rid}"
+    return cls(
+        message,
+        status=ctx.status,
+        method=ctx.method,
+        url=ctx.url,
+        request_id=ctx.request_id,
+        body="<withheld>" if ctx.withhold_body else excerpt(body),
+        **extra,
+    )
+
+
+def _try_json(body: bytes) -> Any:
+    stripped = body.lstrip()
+    if not stripped or stripped[:1] not in (b"{", b"["):
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe_body(body: bytes, headers: Headers) -> str:
+    if not body.strip():
+        return "empty body"
+    content_type = headers.get("Content-Type", "").lower()
+    head = body.lstrip()[:15].lower()
+    if "html" in content_type or head.startswith((b"<!doctype", b"<html")):
+        return "an HTML page instead of JSON"
+    return repr(_one_line(body.decode("utf-8", errors="replace"), 120))
+
+
+def _outcome_error(
+    outcome: OperationOutcome, ctx: ResponseContext, body: bytes
+) -> ValidationError:
+    failing = [i for i in outcome.issues if i.is_failure] or list(outcome.issues)
+    first = failing[0].describe() if failing else "OperationOutcome with no issues"
+    more = f" (+{len(failing) - 1} more issue(s), see .issues)" if len(failing) > 1 else ""
+    if "duplicate" in outcome.codes:
+        return _build(  # type: ignore[return-value]
+            DuplicateResourceError,
+            ctx,
+            body,
+            _one_line(first) + more,
+            "the platform already holds this payload; do not send it again",
+            outcome=outcome,
+        )
+    return _build(  # type: ignore[return-value]
+        ValidationError,
+        ctx,
+        body,
+        _one_line(first) + more,
+        "fix the payload and send it once more",
+        outcome=outcome,
+    )
+
+
+def _fault_text(obj: Mapping[str, Any]) -> str | None:
+    fault = obj.get("fault")
+    if isinstance(fault, Mapping):
+        text = fault.get("faultstring")
+        detail = fault.get("detail")
+        code = detail.get("errorcode") if isinstance(detail, Mapping) else None
+        parts = [p for p in (text, code) if isinstance(p, str) and p]
+        return " / ".join(parts) if parts else "gateway fault"
+    if "ErrorCode" in obj or "Error" in obj:
+        parts = [str(obj.get(k)) for k in ("ErrorCode", "Error") if obj.get(k)]
+        return " / ".join(parts) if parts else "gateway error"
+    return None
+
+
+def _master_data_message(obj: Mapping[str, Any]) -> str | None:
+    if "status_code" in obj and "message" in obj:
+        message = obj.get("message")
+        return message if isinstance(message, str) else str(message)
+    return None
+
+
+def error_for_response(
+    ctx: ResponseContext, headers: Headers, body: bytes, *, token_endpoint: bool = False
+) -> APIError:
+    """Turn a non-2xx answer into the matching :class:`APIError` subclass."""
+    status = ctx.status
+    obj = _try_json(body)
+    mapping: Mapping[str, Any] | None = obj if isinstance(obj, Mapping) else None
+    outcome = parse_operation_outcome(mapping) if mapping is not None else None
+    fault = _fault_text(mapping) if mapping is not None else None
+    detail = (
+        (outcome.issues[0].describe() if outcome and outcome.issues else None)
+        or fault
+        or (_master_data_message(mapping) if mapping is not None else None)
+        or _describe_body(body, headers)
+    )
+    detail = _one_line(detail)
+
+    if status == 429:
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+        when = f"after {retry_after:g} s" if retry_after is not None else "later"
+        return _build(
+            RateLimitError,
+            ctx,
+            body,
+            f"rate limited ({detail})",
+            f"slow down and try again {when}",
+            retry_after=retry_after,
+            outcome=outcome,
+        )
+    if status >= 500:
+        return _build(
+            ServerError,
+            ctx,
+            body,
+            f"the platform failed ({detail})",
+            "this is on the platform's side; try again later",
+            outcome=outcome,
+        )
+    if token_endpoint and status in (400, 401, 403):
+        return _build(
+            AuthenticationError,
+            ctx,
+            body,
+            f"no access token was granted ({detail})",
+            "check the client id and secret and that they belong to this environment",
+            outcome=outcome,
+        )
+    if fault is not None or status == 401:
+        return _build(
+            AuthenticationError,
+            ctx,
+            body,
+            f"not authenticated ({detail})",
+            "check the client id and secret for this environment",
+            outcome=outcome,
+        )
+    if status == 403:
+        return _build(
+            PermissionDeniedError,
+            ctx,
+            body,
+            f"access denied ({detail})",
+            "this client's organization may not use this resource; ask the platform to grant it",
+            outcome=outcome,
+        )
+    if status == 404:
+        return _build(
+            NotFoundError,
+            ctx,
+            body,
+            f"not found ({detail})",
+            "check the id or the base URL",
+            outcome=outcome,
+        )
+    if outcome is not None:
+        return _outcome_error(outcome, ctx, body)
+    if mapping is not None and (message := _master_data_message(mapping)) is not None:
+        return _build(
+            MasterDataError,
+            ctx,
+            body,
+            _one_line(message),
+            "fix the region query's parameters",
+            api_message=message,
+        )
+    return _build(
+        APIError,
+        ctx,
+        body,
+        f"request refused ({detail})",
+        "check the request; the platform gave no structured reason",
+    )
+
+
+def decode_json(ctx: ResponseContext, headers: Headers, body: bytes) -> Any:
+    """Parse a 2xx JSON body, or raise :class:`APIError` saying what came instead."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise _build(
+            APIError,
+            ctx,
+            body,
+            f"expected JSON, got {_describe_body(body, headers)}",
+            "the platform or a proxy answered in an unexpected format; report it with the "
+            "request id",
+        ) from None
+
+
+def raise_for_embedded_error(ctx: ResponseContext, obj: Any, body: bytes) -> None:
+    """Raise for errors the platform wraps in a 2xx answer.
+
+    An OperationOutcome with an error-severity issue is a refusal even with 200/201;
+    an ``information``/``suppressed`` one (consent rules) is not. A Master Wilayah
+    ``status_code`` envelope of 400 or more is a refusal too.
+    """
+    if not isinstance(obj, Mapping):
+        return
+    resource_type = obj.get("resourceType")
+    if resource_type == "OperationOutcome":
+        outcome = parse_operation_outcome(obj)
+        if outcome is not None and outcome.is_failure:
+            raise _outcome_error(outcome, ctx, body)
+        return
+    if resource_type is not None:
+        return
+    code = obj.get("status_code")
+    if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        message = _master_data_message(obj) or "error"
+        raise _build(
+            MasterDataError,
+            ctx,
+            body,
+            _one_line(message),
+            "fix the region query's parameters",
+            api_message=message,
+        )
+    if obj.get("error") is True:
+        flagged = obj.get("message")
+        text = flagged if isinstance(flagged, str) else "error flag set"
+        raise _build(
+            MasterDataError,
+            ctx,
+            body,
+            _one_line(text),
+            "fix the region query's parameters",
+            api_message=text,
+        )
+
+
+def shape_error(ctx: ResponseContext, body: bytes, what: str) -> APIError:
+    """An :class:`APIError` for a JSON answer of the wrong shape (missing keys, wrong types)."""
+    return _build(
+        APIError,
+        ctx,
+        body,
+        f"unexpected answer shape: {what}",
+        "the platform's answer does not match its documentation; report it with the request id",
+    )

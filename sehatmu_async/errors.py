@@ -1,0 +1,210 @@
+"""Every error the SDK raises.
+
+::
+
+    SehatMuError
+    ├── ConfigurationError            bad settings, bad arguments (before any request)
+    ├── TransportError                connection failed, timed out, reset
+    │   └── OutcomeUnknownError       a non-idempotent request may or may not have taken effect
+    ├── PaginationError               cursor loop, malformed meta
+    │   └── IncompleteDownloadError   fewer regions delivered than the server's total
+    └── APIError                      status, method, url, request_id, body (text), outcome
+        ├── AuthenticationError       401, bad client credentials, gateway ``fault``
+        ├── PermissionDeniedError     403, "resource cannot be accessed due to business rule"
+        ├── NotFoundError             404
+        ├── RateLimitError            429, retry_after
+        ├── ServerError               5xx (text/plain bodies kept)
+        ├── MasterDataError           {"status_code", "message", "data"} envelope
+        └── ValidationError           OperationOutcome: .issues
+            ├── DuplicateResourceError
+            ├── PatientExistsError    .patient_id
+            └── CitizenNotFoundError
+
+``APIError`` itself is raised for answers that fit no other shape (an HTML page
+where JSON was due, a truncated body, wrong types).
+
+No error carries a client secret or an access token: messages are built from
+the status, method, path, request id and a bounded excerpt of bodies that never
+hold credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._outcome import OperationOutcome, OutcomeIssue
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "CitizenNotFoundError",
+    "ConfigurationError",
+    "DuplicateResourceError",
+    "IncompleteDownloadError",
+    "MasterDataError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PaginationError",
+    "PatientExistsError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SehatMuError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class SehatMuError(Exception):
+    """Base of every error this SDK raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(SehatMuError, ValueError):
+    """A setting or argument is wrong; raised before any request is sent."""
+
+
+class TransportError(SehatMuError):
+    """The request failed on the network: refused, timed out, reset, or closed early."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        self.attempts = attempts
+
+
+class OutcomeUnknownError(TransportError):
+    """A request that must not be repeated may or may not have taken effect.
+
+    ``payload`` is what was sent (kept so nothing is lost) and ``nik`` the
+    identifier to reconcile with, e.g. ``client.patients.search_by_nik(err.nik)``.
+    ``status`` is set when the platform answered with a 5xx after receiving it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        attempts: int = 1,
+        payload: Any = None,
+        nik: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url, attempts=attempts)
+        self.payload = payload
+        self.nik = nik
+        self.status = status
+
+
+class PaginationError(SehatMuError):
+    """The server's pagination cannot be followed safely (cursor loop, malformed meta)."""
+
+
+class IncompleteDownloadError(PaginationError):
+    """A download delivered fewer regions than the server said exist."""
+
+    def __init__(self, message: str, *, expected: int, delivered: int) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.delivered = delivered
+
+
+class APIError(SehatMuError):
+    """The platform answered, and the answer is an error (or unreadable)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        request_id: str | None = None,
+        body: str = "",
+        outcome: OperationOutcome | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+        #: A bounded excerpt of the response body, decoded as text.
+        self.body = body
+        self.outcome = outcome
+
+
+class AuthenticationError(APIError):
+    """Credentials or the access token were refused (401, gateway ``fault``)."""
+
+
+class PermissionDeniedError(APIError):
+    """The client is authenticated but may not touch this resource (403)."""
+
+
+class NotFoundError(APIError):
+    """The resource or path does not exist (404)."""
+
+
+class RateLimitError(APIError):
+    """Too many requests (429); ``retry_after`` is in seconds when the server said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """The platform failed (5xx); its text/plain body is kept in ``body``."""
+
+
+class MasterDataError(APIError):
+    """Master Wilayah refused the request with its ``status_code`` envelope."""
+
+    def __init__(self, message: str, *, api_message: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        #: The envelope's own ``message``, e.g. ``limit cannot be more than 2000``.
+        self.api_message = api_message
+
+
+class ValidationError(APIError):
+    """The platform (or the SDK's pre-flight check) refused a payload."""
+
+    @property
+    def issues(self) -> tuple[OutcomeIssue, ...]:
+        return self.outcome.issues if self.outcome is not None else ()
+
+    @property
+    def rule_numbers(self) -> tuple[int, ...]:
+        return self.outcome.rule_numbers if self.outcome is not None else ()
+
+
+class DuplicateResourceError(ValidationError):
+    """The platform already received this payload; it must not be sent again."""
+
+
+class PatientExistsError(ValidationError):
+    """A Patient with this identifier already exists; ``patient_id`` is its id."""
+
+    def __init__(self, message: str, *, patient_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.patient_id = patient_id
+
+
+class CitizenNotFoundError(ValidationError):
+    """The NIK is not in the civil registry (Dukcapil): "Citizen Not Exists"."""

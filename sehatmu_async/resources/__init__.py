@@ -1,0 +1,1 @@
+"""API areas of the client: one module each (``client.regions``, ``client.patients``)."""
