@@ -7,6 +7,10 @@ from ._outcome import OperationOutcome, OutcomeIssue
 from ._retry import RetryPolicy
 from ._token import AccessToken
 from ._version import __version__
+# -- patients imports (Master Patient Index) --
+# -- end patients imports --
+# -- regions imports (Master Wilayah) --
+# -- end regions imports --
 from .errors import (
     APIError,
     AuthenticationError,
@@ -55,4 +59,8 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "__version__",
+    # -- patients exports --
+    # -- end patients exports --
+    # -- regions exports --
+    # -- end regions exports --
 ]
