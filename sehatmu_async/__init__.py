@@ -2,15 +2,32 @@
 
 from ._client import SehatMuClient
 from ._config import ENVIRONMENTS, InsecureTransportWarning
-from ._models import Region, RegionLevel
 from ._outcome import OperationOutcome, OutcomeIssue
 from ._retry import RetryPolicy
 from ._token import AccessToken
 from ._version import __version__
-# -- patients imports (Master Patient Index) --
-# -- end patients imports --
+
 # -- regions imports (Master Wilayah) --
+from ._models import Region, RegionLevel
+from .pagination import PageMeta, RegionPage, RegionPager
+
 # -- end regions imports --
+# -- patients imports (Master Patient Index) --
+from ._datetime import WIB, WIT, WITA, fhir_date, fhir_datetime
+from ._patch import PatchOperation
+from ._patient_models import (
+    Address,
+    AdministrativeCode,
+    CodeableConcept,
+    Coding,
+    Communication,
+    ContactPoint,
+    HumanName,
+    Identifier,
+    Meta,
+    Patient,
+)
+# -- end patients imports --
 from .errors import (
     APIError,
     AuthenticationError,
@@ -50,8 +67,6 @@ __all__ = [
     "PatientExistsError",
     "PermissionDeniedError",
     "RateLimitError",
-    "Region",
-    "RegionLevel",
     "RetryPolicy",
     "SehatMuClient",
     "SehatMuError",
@@ -59,8 +74,29 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "__version__",
-    # -- patients exports --
-    # -- end patients exports --
     # -- regions exports --
+    "PageMeta",
+    "Region",
+    "RegionLevel",
+    "RegionPage",
+    "RegionPager",
     # -- end regions exports --
+    # -- patients exports --
+    "WIB",
+    "WIT",
+    "WITA",
+    "Address",
+    "AdministrativeCode",
+    "CodeableConcept",
+    "Coding",
+    "Communication",
+    "ContactPoint",
+    "HumanName",
+    "Identifier",
+    "Meta",
+    "PatchOperation",
+    "Patient",
+    "fhir_date",
+    "fhir_datetime",
+    # -- end patients exports --
 ]

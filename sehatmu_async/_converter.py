@@ -14,7 +14,12 @@ import cattrs
 
 from ._models import Region, RegionLevel
 
-__all__ = ["converter", "structure_regions"]
+__all__ = [
+    "RegionShapeError",
+    "converter",
+    "structure_keyed_regions",
+    "structure_regions",
+]
 
 converter = cattrs.Converter()
 
@@ -33,36 +38,96 @@ def _opt(value: Any, field: str, index: int) -> str | None:
     raise RegionShapeError(f"data[{index}].{field} is {type(value).__name__}, not a string")
 
 
+def _slow_region(item: Any, index: int, level: RegionLevel) -> Region:
+    """Checked decoding of one item that is not the plain all-strings shape."""
+    if not isinstance(item, Mapping):
+        raise RegionShapeError(f"data[{index}] is {type(item).__name__}, not an object")
+    try:
+        code = item["code"]
+        name = item["name"]
+    except KeyError as missing:
+        raise RegionShapeError(f"data[{index}] has no {missing.args[0]!r}") from None
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)
+    if not isinstance(code, str) or not code:
+        raise RegionShapeError(f"data[{index}].code is not a non-empty string")
+    if not isinstance(name, str):
+        raise RegionShapeError(f"data[{index}].name is not a string")
+    return Region(
+        code,
+        _opt(item.get("parent_code"), "parent_code", index),
+        _opt(item.get("bps_code"), "bps_code", index),
+        name,
+        level,
+    )
+
+
+# Slot descriptors fill a frozen instance without the frozen ``__setattr__`` detour
+# attrs' generated ``__init__`` takes: ~30% cheaper per Region on the pull hot path.
+_new = object.__new__
+_set_code = Region.__dict__["code"].__set__
+_set_parent = Region.__dict__["parent_code"].__set__
+_set_bps = Region.__dict__["bps_code"].__set__
+_set_name = Region.__dict__["name"].__set__
+_set_level = Region.__dict__["level"].__set__
+
+
 def structure_regions(items: Any, level: RegionLevel) -> list[Region]:
     """Decode a page's ``data`` list into ``Region`` objects, checking every item."""
+    return _structure(items, level, None)[0]
+
+
+def structure_keyed_regions(
+    items: Any, level: RegionLevel
+) -> tuple[list[Region], list[int] | None]:
+    """Decode like :func:`structure_regions` and also return each code as an integer key.
+
+    The keys are None if any code is not a digit string of the level's length.
+    One pass for both, because this runs for every one of 83,763 villages.
+    """
+    return _structure(items, level, level.code_length)
+
+
+def _structure(
+    items: Any, level: RegionLevel, width: int | None
+) -> tuple[list[Region], list[int] | None]:
+    # The platform's items are dicts of four strings: that shape takes a fast path
+    # with exact type checks (no ABC isinstance); anything else the checked path.
     if not isinstance(items, list):
         raise RegionShapeError(f"data is {type(items).__name__}, not a list")
     out: list[Region] = []
     append = out.append
+    keys: list[int] | None = [] if width is not None else None
     for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise RegionShapeError(f"data[{index}] is {type(item).__name__}, not an object")
-        try:
-            code = item["code"]
-            name = item["name"]
-        except KeyError as missing:
-            raise RegionShapeError(f"data[{index}] has no {missing.args[0]!r}") from None
-        if isinstance(code, int) and not isinstance(code, bool):
-            code = str(code)
-        if not isinstance(code, str) or not code:
-            raise RegionShapeError(f"data[{index}].code is not a non-empty string")
-        if not isinstance(name, str):
-            raise RegionShapeError(f"data[{index}].name is not a string")
-        append(
-            Region(
-                code,
-                _opt(item.get("parent_code"), "parent_code", index),
-                _opt(item.get("bps_code"), "bps_code", index),
-                name,
-                level,
-            )
-        )
-    return out
+        region = None
+        if type(item) is dict:
+            code = item.get("code")
+            parent = item.get("parent_code")
+            bps = item.get("bps_code")
+            name = item.get("name")
+            if (
+                type(code) is str
+                and code
+                and type(name) is str
+                and type(parent) is str
+                and type(bps) is str
+            ):
+                region = _new(Region)
+                _set_code(region, code)
+                _set_parent(region, parent or None)
+                _set_bps(region, bps or None)
+                _set_name(region, name)
+                _set_level(region, level)
+        if region is None:
+            region = _slow_region(item, index, level)
+        append(region)
+        if keys is not None:
+            code = region.code
+            if len(code) == width and code.isascii() and code.isdigit():
+                keys.append(int(code))
+            else:
+                keys = None
+    return out, keys
 
 
 def _structure_region(obj: Any, _: type) -> Region:
@@ -82,3 +147,22 @@ def _unstructure_region(region: Region) -> dict[str, Any]:
 
 converter.register_structure_hook(Region, _structure_region)
 converter.register_unstructure_hook(Region, _unstructure_region)
+
+
+# -- Patients (Master Patient Index) -------------------------------------------------
+# Imported here rather than at the top so this section stays self-contained. The hooks
+# are generic over the models' wire tables; nested models go through this converter.
+import functools  # noqa: E402
+
+from ._patient_models import (  # noqa: E402
+    PATIENT_MODELS,
+    structure_wire,
+    unstructure_wire,
+)
+
+for _patient_model in PATIENT_MODELS:
+    converter.register_structure_hook(_patient_model, functools.partial(structure_wire, converter))
+    converter.register_unstructure_hook(
+        _patient_model, functools.partial(unstructure_wire, converter)
+    )
+# -- end Patients ----------------------------------------------------------------------

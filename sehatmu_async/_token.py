@@ -98,12 +98,17 @@ def decode_token(
             issued_at = None
     scope = obj.get("scope")
     wall = requested_at_utc or datetime.now(timezone.utc)
+    try:
+        expires_at_utc = wall + timedelta(seconds=expires_in)
+    except (OverflowError, ValueError):
+        # e.g. "expires_in": "1e300": not a lifetime any clock can hold.
+        raise shape_error(ctx, b"", "the token answer's expires_in is out of range") from None
     return AccessToken(
         access_token=token,
         token_type=token_type,
         expires_in=expires_in,
         expires_at=requested_at + expires_in,
-        expires_at_utc=wall + timedelta(seconds=expires_in),
+        expires_at_utc=expires_at_utc,
         issued_at=issued_at,
         scope=scope if isinstance(scope, str) else None,
     )

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from ._data import Level, load_regions
 from ._responses import json_bytes, masterdata_error
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # URL segment -> (store level, the query parameter naming parent codes).
 LEVEL_PATHS: dict[str, tuple[str, str | None]] = {
@@ -36,7 +34,7 @@ class BadRequest(Exception):
     """A query the platform refuses with its ``status_code`` envelope."""
 
 
-def _codes(query: Any, name: str) -> list[str] | None:
+def _codes(query: Mapping[str, str], name: str) -> list[str] | None:
     """Comma-joined codes (spaces tolerated); ``None`` when absent or blank."""
     raw = query.get(name)
     if raw is None:
@@ -105,14 +103,10 @@ def _v1(level: Level, parent_param: str | None) -> Handler:
 def _page_params(request: web.Request) -> tuple[int, int, str | None, str | None]:
     query = request.rel_url.query
     current = _positive_int(query.get("current_page"), "current_page")
-    limit = DEFAULT_LIMIT
-    raw_limit = query.get("limit")
-    if raw_limit is not None and raw_limit.strip() != "":
-        # The size check comes first: its message is the one the documents quote.
-        stripped = raw_limit.strip()
-        if stripped.isascii() and stripped.isdigit() and int(stripped) > MAX_LIMIT:
-            raise BadRequest(f"limit cannot be more than {MAX_LIMIT}")
-        limit = _positive_int(raw_limit, "limit")
+    raw_limit = query.get("limit", "")
+    limit = _positive_int(raw_limit, "limit") if raw_limit.strip() else DEFAULT_LIMIT
+    if limit > MAX_LIMIT:
+        raise BadRequest(f"limit cannot be more than {MAX_LIMIT}")
     after, before = _cursor(query.get("next")), _cursor(query.get("prev"))
     if after is not None and before is not None:
         raise BadRequest("next and prev cannot be used together")
@@ -170,6 +164,7 @@ def _v2(level: Level, parent_param: str | None) -> Handler:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
+    # Parses the region files on the process's first app, not on its first request.
     levels = load_regions()
     for segment, (name, parent_param) in LEVEL_PATHS.items():
         level = levels[name]

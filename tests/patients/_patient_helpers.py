@@ -1,0 +1,337 @@
+"""Shared by the Patient tests (a unique module name: tests/ has no packages).
+
+* hypothesis strategies for Patient wire dicts, canonical and with unknown fields;
+* ``FakePlatform``: a real aiohttp server on 127.0.0.1 whose Patient answers each
+  test programs, and which records every request it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import string
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timezone
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from hypothesis import strategies as st
+
+from sehatmu_async import RetryPolicy, SehatMuClient, fhir_datetime
+from sehatmu_async._patient_models import (
+    ADMINISTRATIVE_CODE_URL,
+    NIK_IBU_SYSTEM,
+    NIK_SYSTEM,
+)
+
+PATIENT_PATH = "/fhir-r4/v1/Patient"
+TOKEN_ANSWER = {
+    "token_type": "BearerToken",
+    "access_token": "test-access-token",
+    "expires_in": "3599",
+    "issued_at": "1671109805593",
+}
+NIK = "3171012345678901"
+MOTHER_NIK = "3674000011112222"
+
+
+def minimal_wire(nik: str = NIK, system: str = NIK_SYSTEM) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"use": "official", "system": system, "value": nik}],
+        "name": [{"use": "official", "text": "Budi Santoso"}],
+        "gender": "male",
+        "birthDate": "1990-05-12",
+    }
+
+
+# -- strategies ----------------------------------------------------------------------
+
+# Plain words: valid for the platform, for FHIR's string type and for fhir.resources.
+words = st.text(alphabet=string.ascii_letters + " .'", min_size=1, max_size=12).map(
+    lambda s: s.strip() or "x"
+)
+niks = st.from_regex(r"[1-9][0-9]{15}", fullmatch=True)
+villages = st.from_regex(r"[1-9][0-9]{9}", fullmatch=True)
+utc_instants = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)
+).map(lambda d: d.replace(microsecond=0))
+json_scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _opt(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+def _with_unknown(
+    base: st.SearchStrategy[dict[str, Any]], known: frozenset[str], unknown: bool
+) -> st.SearchStrategy[dict[str, Any]]:
+    if not unknown:
+        return base
+    extra = st.dictionaries(
+        st.text(min_size=1, max_size=10).filter(lambda k: k not in known), json_values, max_size=2
+    )
+    return st.builds(lambda b, e: {**e, **b}, base, extra)
+
+
+def admin_extension(village: str) -> dict[str, Any]:
+    return {
+        "url": ADMINISTRATIVE_CODE_URL,
+        "extension": [
+            {"url": "province", "valueCode": village[:2]},
+            {"url": "city", "valueCode": village[:4]},
+            {"url": "district", "valueCode": village[:6]},
+            {"url": "village", "valueCode": village},
+            {"url": "rt", "valueCode": "2"},
+            {"url": "rw", "valueCode": "2"},
+        ],
+    }
+
+
+def codeable(system: str, codes: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    coding = st.fixed_dictionaries(
+        {"system": st.just(system), "code": st.sampled_from(codes)}, optional={"display": words}
+    )
+    return st.fixed_dictionaries(
+        {"coding": st.lists(coding, min_size=1, max_size=2)}, optional={"text": words}
+    )
+
+
+@st.composite
+def patient_wires(draw: st.DrawFn, *, unknown: bool = False) -> dict[str, Any]:
+    """A Patient as the platform would store it; ``unknown`` adds fields the SDK doesn't model."""
+    identifier = _with_unknown(
+        st.fixed_dictionaries(
+            {
+                "use": st.just("official"),
+                "system": st.sampled_from([NIK_SYSTEM, NIK_IBU_SYSTEM]),
+                "value": niks,
+            }
+        ),
+        frozenset({"use", "system", "value", "type"}),
+        unknown,
+    )
+    name = _with_unknown(
+        _opt(
+            use=st.sampled_from(["official", "usual", "nickname"]),
+            text=words,
+            family=words,
+            given=st.lists(words, min_size=1, max_size=3),
+            prefix=st.lists(words, min_size=1, max_size=1),
+        ),
+        frozenset({"use", "text", "family", "given", "prefix", "suffix"}),
+        unknown,
+    )
+    telecom = _with_unknown(
+        _opt(
+            system=st.sampled_from(["phone", "email"]),
+            value=words,
+            use=st.sampled_from(["home", "mobile", "work"]),
+            rank=st.integers(1, 5),
+        ),
+        frozenset({"system", "value", "use", "rank"}),
+        unknown,
+    )
+    village = draw(villages)
+    other_extensions = st.lists(
+        st.fixed_dictionaries(
+            {"url": st.just("https://example.org/fhir/ext/note"), "valueString": words}
+        ),
+        max_size=1,
+    )
+    address = _with_unknown(
+        st.builds(
+            lambda fields, others: {
+                **fields,
+                "extension": [admin_extension(village), *others],
+            },
+            _opt(
+                use=st.sampled_from(["home", "temp"]),
+                line=st.lists(words, min_size=1, max_size=2),
+                city=words,
+                postalCode=st.from_regex(r"[0-9]{5}", fullmatch=True),
+                country=st.just("ID"),
+            ),
+            other_extensions,
+        ),
+        frozenset(
+            {"use", "type", "text", "line", "city", "district", "state", "postalCode", "country"}
+            | {"extension"}
+        ),
+        unknown,
+    )
+    communication = st.fixed_dictionaries(
+        {"language": codeable("urn:ietf:bcp:47", ["id-ID", "en-US"])},
+        optional={"preferred": st.booleans()},
+    )
+    wire: dict[str, Any] = {"resourceType": "Patient", "identifier": [draw(identifier)]}
+    optional = draw(
+        _opt(
+            id=st.from_regex(r"P[0-9]{11}", fullmatch=True),
+            meta=st.fixed_dictionaries(
+                {"versionId": st.just("1"), "lastUpdated": utc_instants.map(fhir_datetime)}
+            ),
+            language=st.sampled_from(["id", "en"]),
+            active=st.booleans(),
+            name=st.lists(name, min_size=1, max_size=2),
+            telecom=st.lists(telecom, min_size=1, max_size=2),
+            gender=st.sampled_from(["male", "female", "other", "unknown"]),
+            birthDate=st.dates(date(1920, 1, 1), date(2024, 12, 31)).map(date.isoformat),
+            address=st.lists(address, min_size=1, max_size=2),
+            maritalStatus=codeable(
+                "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", ["M", "S", "D", "W"]
+            ),
+            communication=st.lists(communication, min_size=1, max_size=1),
+        )
+    )
+    wire.update(optional)
+    deceased = draw(st.sampled_from(["none", "bool", "datetime"]))
+    if deceased == "bool":
+        wire["deceasedBoolean"] = draw(st.booleans())
+    elif deceased == "datetime":
+        wire["deceasedDateTime"] = fhir_datetime(draw(utc_instants))
+    multiple = draw(st.sampled_from(["none", "bool", "int"]))
+    if multiple == "bool":
+        wire["multipleBirthBoolean"] = draw(st.booleans())
+    elif multiple == "int":
+        wire["multipleBirthInteger"] = draw(st.integers(1, 6))
+    # Elements the SDK does not type, but which are valid FHIR (and so pass fhir.resources).
+    if draw(st.booleans()):
+        wire["extension"] = [
+            {
+                "url": "https://fhir.kemkes.go.id/r4/StructureDefinition/birthPlace",
+                "valueAddress": {"city": draw(words), "country": "ID"},
+            }
+        ]
+    if unknown:
+        known = frozenset(wire) | {
+            "resourceType", "id", "meta", "language", "identifier", "active", "name", "telecom",
+            "gender", "birthDate", "deceasedBoolean", "deceasedDateTime", "address",
+            "maritalStatus", "multipleBirthBoolean", "multipleBirthInteger", "communication",
+        }  # fmt: skip
+        extra = draw(
+            st.dictionaries(
+                st.text(min_size=1, max_size=12).filter(lambda k: k not in known),
+                json_values,
+                max_size=3,
+            )
+        )
+        wire.update(extra)
+        # Known keys holding values the SDK cannot type: they must survive verbatim too.
+        odd = draw(
+            st.sampled_from(
+                [
+                    {},
+                    {"gender": 5},
+                    {"birthDate": "1990"},
+                    {"active": None},
+                    {"telecom": []},
+                    {"multipleBirthInteger": "2"},
+                    {"deceasedDateTime": "2020-05"},
+                ]
+            )
+        )
+        for key, value in odd.items():
+            stem = key.replace("DateTime", "").replace("Integer", "")
+            # Only where absent: a choice element twice (deceasedBoolean and deceasedDateTime)
+            # is not FHIR, and writing ``deceased`` keeps one of them on purpose.
+            if not any(k.startswith(stem) for k in wire):
+                wire[key] = value
+    return wire
+
+
+# -- a real local platform -------------------------------------------------------------
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_answer(obj: Any, status: int = 200) -> Handler:
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return web.Response(body=orjson.dumps(obj), status=status, content_type="application/json")
+
+    return handler
+
+
+class Received:
+    """One request the fake platform received."""
+
+    def __init__(self, method: str, path: str, query: str, content_type: str, body: bytes):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.content_type = content_type
+        self.body = body
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+class FakePlatform:
+    """A local SehatMu stand-in: a token endpoint and Patient routes answering as programmed."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.handlers: dict[tuple[str, str], Handler] = {}
+        # Set at teardown so handlers that hold an answer back finish promptly.
+        self.release = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def on(self, method: str, route: str, handler: Handler) -> None:
+        """``route`` is ``PATIENT_PATH`` or ``PATIENT_PATH + "/{id}"``."""
+        self.handlers[(method, route)] = handler
+
+    def count(self, method: str, route: str = PATIENT_PATH) -> int:
+        return sum(1 for r in self.received if r.method == method and _route(r.path) == route)
+
+    @property
+    def api_requests(self) -> list[Received]:
+        return [r for r in self.received if not r.path.startswith("/oauth2/")]
+
+    async def hold(self, seconds: float = 5.0) -> None:
+        """Keep an answer back (until teardown at the latest)."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.release.wait(), seconds)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.received.append(
+            Received(request.method, request.path, request.query_string, request.content_type, body)
+        )
+        if request.path == "/oauth2/v1/accesstoken":
+            return await json_answer(TOKEN_ANSWER)(request)
+        handler = self.handlers.get((request.method, _route(request.path)))
+        if handler is None:
+            return web.Response(status=404)
+        return await handler(request)
+
+
+def _route(path: str) -> str:
+    if path.startswith(PATIENT_PATH + "/"):
+        return PATIENT_PATH + "/{id}"
+    return path
+
+
+async def no_sleep(_: float) -> None:
+    """The client's retry sleep, made instant: tests assert on attempts, not on time."""
+
+
+def make_client(base_url: str, **settings: Any) -> SehatMuClient:
+    settings.setdefault("timeout", 2.0)
+    settings.setdefault("sleep", no_sleep)
+    settings.setdefault("retry", RetryPolicy(attempts=3, backoff_base=0.01, total_timeout=10))
+    return SehatMuClient("test-client-id", "test-client-secret", base_url=base_url, **settings)

@@ -1,0 +1,27 @@
+"""Fixtures for the Master Patient Index tests: a programmable local platform and clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from _patient_helpers import FakePlatform, make_client
+
+from sehatmu_async import SehatMuClient
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[FakePlatform]:
+    fake = FakePlatform()
+    await fake.server.start_server()
+    try:
+        yield fake
+    finally:
+        fake.release.set()
+        await fake.server.close()
+
+
+@pytest.fixture
+async def client(platform: FakePlatform) -> AsyncIterator[SehatMuClient]:
+    async with make_client(platform.url) as c:
+        yield c
