@@ -72,7 +72,7 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
             f"base_url {parts.scheme}://{parts.hostname} is plain HTTP: the client secret and "
             "tokens will cross the network unencrypted. Use https outside a local sandbox.",
             InsecureTransportWarning,
-            stacklevel=4,
+            stacklevel=3,  # resolve_base_url <- SehatMuClient.__init__ <- the caller
         )
     return base_url.strip().rstrip("/")
 

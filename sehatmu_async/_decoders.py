@@ -272,16 +272,18 @@ def decode_json(ctx: ResponseContext, headers: Headers, body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        # A withheld body (the token endpoint's 2xx) may hold the token: never quote it.
-        got = "a body that is not JSON" if ctx.withhold_body else _describe_body(body, headers)
-        raise _build(
-            APIError,
-            ctx,
-            body,
-            f"expected JSON, got {got}",
-            "the platform or a proxy answered in an unexpected format; report it with the "
-            "request id",
-        ) from None
+        pass
+    # Raised outside the except block: the JSONDecodeError (its ``doc`` is the whole body,
+    # maybe a token) must not ride along as ``__context__``. A withheld body (the token
+    # endpoint's 2xx) is never quoted either.
+    got = "a body that is not JSON" if ctx.withhold_body else _describe_body(body, headers)
+    raise _build(
+        APIError,
+        ctx,
+        body,
+        f"expected JSON, got {got}",
+        "the platform or a proxy answered in an unexpected format; report it with the request id",
+    )
 
 
 def raise_for_embedded_error(ctx: ResponseContext, obj: Any, body: bytes) -> None:

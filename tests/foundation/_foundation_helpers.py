@@ -14,6 +14,7 @@ from _foundation_seeds import TOKEN_BAD_CREDENTIALS_001 as BAD_CREDENTIALS_BODY
 from aiohttp import web
 from multidict import CIMultiDict
 
+from sehatmu_async import SehatMuClient
 from sehatmu_async._decoders import ResponseContext
 
 CLIENT_ID = "cid-" + "Q7wXr4fuJicFoGt4MwoRp35O6Bg3LaWw"
@@ -97,6 +98,8 @@ def apigee_token(access_token: str, expires_in: int = 3599) -> dict[str, Any]:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: The ``make_client`` fixture: ``make_client(**SehatMuClient settings)``.
+MakeClient = Callable[..., SehatMuClient]
 
 
 def reply(
@@ -142,6 +145,7 @@ class FakePlatform:
         self.valid_tokens: set[str] = set()
         self.issued: list[str] = []
         self.token_gate: asyncio.Event | None = None
+        self.token_seen = asyncio.Event()
         self.token_lifetime = 3599
         self.require_auth = True
         self.stop = asyncio.Event()
@@ -153,6 +157,7 @@ class FakePlatform:
         self.token_requests.append(request)
         form = await request.post()
         self.token_forms.append({k: str(v) for k, v in form.items()})
+        self.token_seen.set()
         if self.token_gate is not None:
             await self.token_gate.wait()
         if self.token_script:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from _foundation_helpers import CLIENT_ID, CLIENT_SECRET, FakePlatform, RecordingSleep
+from _foundation_helpers import CLIENT_ID, CLIENT_SECRET, FakePlatform, MakeClient, RecordingSleep
 from aiohttp.test_utils import TestServer
 
 from sehatmu_async import SehatMuClient
@@ -30,9 +30,6 @@ async def platform() -> AsyncIterator[FakePlatform]:
 @pytest.fixture
 def sleep() -> RecordingSleep:
     return RecordingSleep()
-
-
-MakeClient = Callable[..., SehatMuClient]
 
 
 @pytest.fixture

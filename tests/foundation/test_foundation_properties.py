@@ -26,10 +26,11 @@ from sehatmu_async._retry import parse_retry_after
 from sehatmu_async._token import AccessToken, decode_token
 from sehatmu_async.errors import APIError, ConfigurationError, SehatMuError
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # -- strategies ----------------------------------------------------------------------
 
+int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 scalars = (
     st.none()
     | st.booleans()
@@ -81,8 +82,8 @@ platform_shapes = st.one_of(
     st.fixed_dictionaries(
         {}, optional={"access_token": maybe(st.text(min_size=1)),
                       "token_type": maybe(st.sampled_from(["Bearer", "BearerToken", "mac"])),
-                      "expires_in": maybe(st.one_of(st.integers(), st.floats(), st.text())),
-                      "issued_at": maybe(st.one_of(st.integers(), st.text())),
+                      "expires_in": maybe(st.one_of(int64, st.floats(), st.text())),
+                      "issued_at": maybe(st.one_of(int64, st.text())),
                       "scope": json_values}
     ),
     json_values,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import string
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
@@ -53,8 +54,8 @@ def minimal_wire(nik: str = NIK, system: str = NIK_SYSTEM) -> dict[str, Any]:
 words = st.text(alphabet=string.ascii_letters + " .'", min_size=1, max_size=12).map(
     lambda s: s.strip() or "x"
 )
-niks = st.from_regex(r"[1-9][0-9]{15}", fullmatch=True)
-villages = st.from_regex(r"[1-9][0-9]{9}", fullmatch=True)
+niks = st.integers(10**15, 10**16 - 1).map(str)
+villages = st.integers(10**9, 10**10 - 1).map(str)
 utc_instants = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)
 ).map(lambda d: d.replace(microsecond=0))
@@ -106,9 +107,33 @@ def codeable(system: str, codes: list[str]) -> st.SearchStrategy[dict[str, Any]]
     )
 
 
-@st.composite
-def patient_wires(draw: st.DrawFn, *, unknown: bool = False) -> dict[str, Any]:
-    """A Patient as the platform would store it; ``unknown`` adds fields the SDK doesn't model."""
+_PATIENT_KEYS = frozenset(
+    {
+        "resourceType", "id", "meta", "language", "identifier", "active", "name", "telecom",
+        "gender", "birthDate", "deceasedBoolean", "deceasedDateTime", "address",
+        "maritalStatus", "multipleBirthBoolean", "multipleBirthInteger", "communication",
+        "extension",
+    }
+)  # fmt: skip
+# Known keys holding values the SDK cannot type: they must survive verbatim too.
+_ODD_VALUES = (
+    {},
+    {"gender": 5},
+    {"birthDate": "1990"},
+    {"active": None},
+    {"telecom": []},
+    {"multipleBirthInteger": "2"},
+    {"deceasedDateTime": "2020-05"},
+)
+
+
+def _address(fields: dict[str, Any], village: str, others: list[Any]) -> dict[str, Any]:
+    return {**fields, "extension": [admin_extension(village), *others]}
+
+
+@functools.cache
+def _parts(unknown: bool) -> dict[str, st.SearchStrategy[Any]]:
+    """The element strategies, built once: building them per draw is what makes tests slow."""
     identifier = _with_unknown(
         st.fixed_dictionaries(
             {
@@ -141,7 +166,6 @@ def patient_wires(draw: st.DrawFn, *, unknown: bool = False) -> dict[str, Any]:
         frozenset({"system", "value", "use", "rank"}),
         unknown,
     )
-    village = draw(villages)
     other_extensions = st.lists(
         st.fixed_dictionaries(
             {"url": st.just("https://example.org/fhir/ext/note"), "valueString": words}
@@ -150,17 +174,15 @@ def patient_wires(draw: st.DrawFn, *, unknown: bool = False) -> dict[str, Any]:
     )
     address = _with_unknown(
         st.builds(
-            lambda fields, others: {
-                **fields,
-                "extension": [admin_extension(village), *others],
-            },
+            _address,
             _opt(
                 use=st.sampled_from(["home", "temp"]),
                 line=st.lists(words, min_size=1, max_size=2),
                 city=words,
-                postalCode=st.from_regex(r"[0-9]{5}", fullmatch=True),
+                postalCode=st.integers(10000, 99999).map(str),
                 country=st.just("ID"),
             ),
+            villages,
             other_extensions,
         ),
         frozenset(
@@ -173,74 +195,73 @@ def patient_wires(draw: st.DrawFn, *, unknown: bool = False) -> dict[str, Any]:
         {"language": codeable("urn:ietf:bcp:47", ["id-ID", "en-US"])},
         optional={"preferred": st.booleans()},
     )
-    wire: dict[str, Any] = {"resourceType": "Patient", "identifier": [draw(identifier)]}
-    optional = draw(
-        _opt(
-            id=st.from_regex(r"P[0-9]{11}", fullmatch=True),
-            meta=st.fixed_dictionaries(
+    body = st.fixed_dictionaries(
+        {
+            "resourceType": st.just("Patient"),
+            "identifier": st.lists(identifier, min_size=1, max_size=1),
+        },
+        optional={
+            "id": st.integers(0, 10**11 - 1).map("P{:011d}".format),
+            "meta": st.fixed_dictionaries(
                 {"versionId": st.just("1"), "lastUpdated": utc_instants.map(fhir_datetime)}
             ),
-            language=st.sampled_from(["id", "en"]),
-            active=st.booleans(),
-            name=st.lists(name, min_size=1, max_size=2),
-            telecom=st.lists(telecom, min_size=1, max_size=2),
-            gender=st.sampled_from(["male", "female", "other", "unknown"]),
-            birthDate=st.dates(date(1920, 1, 1), date(2024, 12, 31)).map(date.isoformat),
-            address=st.lists(address, min_size=1, max_size=2),
-            maritalStatus=codeable(
+            "language": st.sampled_from(["id", "en"]),
+            "active": st.booleans(),
+            "name": st.lists(name, min_size=1, max_size=2),
+            "telecom": st.lists(telecom, min_size=1, max_size=2),
+            "gender": st.sampled_from(["male", "female", "other", "unknown"]),
+            "birthDate": st.dates(date(1920, 1, 1), date(2024, 12, 31)).map(date.isoformat),
+            "address": st.lists(address, min_size=1, max_size=2),
+            "maritalStatus": codeable(
                 "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", ["M", "S", "D", "W"]
             ),
-            communication=st.lists(communication, min_size=1, max_size=1),
-        )
+            "communication": st.lists(communication, min_size=1, max_size=1),
+            # Not typed by the SDK, but valid FHIR (so fhir.resources accepts it too).
+            "extension": st.builds(
+                lambda city: [
+                    {
+                        "url": "https://fhir.kemkes.go.id/r4/StructureDefinition/birthPlace",
+                        "valueAddress": {"city": city, "country": "ID"},
+                    }
+                ],
+                words,
+            ),
+        },
     )
-    wire.update(optional)
-    deceased = draw(st.sampled_from(["none", "bool", "datetime"]))
-    if deceased == "bool":
-        wire["deceasedBoolean"] = draw(st.booleans())
-    elif deceased == "datetime":
-        wire["deceasedDateTime"] = fhir_datetime(draw(utc_instants))
-    multiple = draw(st.sampled_from(["none", "bool", "int"]))
-    if multiple == "bool":
-        wire["multipleBirthBoolean"] = draw(st.booleans())
-    elif multiple == "int":
-        wire["multipleBirthInteger"] = draw(st.integers(1, 6))
-    # Elements the SDK does not type, but which are valid FHIR (and so pass fhir.resources).
-    if draw(st.booleans()):
-        wire["extension"] = [
-            {
-                "url": "https://fhir.kemkes.go.id/r4/StructureDefinition/birthPlace",
-                "valueAddress": {"city": draw(words), "country": "ID"},
-            }
-        ]
+    deceased = st.one_of(
+        st.just({}),
+        st.builds(lambda b: {"deceasedBoolean": b}, st.booleans()),
+        st.builds(lambda d: {"deceasedDateTime": fhir_datetime(d)}, utc_instants),
+    )
+    multiple_birth = st.one_of(
+        st.just({}),
+        st.builds(lambda b: {"multipleBirthBoolean": b}, st.booleans()),
+        st.builds(lambda n: {"multipleBirthInteger": n}, st.integers(1, 6)),
+    )
+    unknown_fields = st.dictionaries(
+        st.text(min_size=1, max_size=12).filter(lambda k: k not in _PATIENT_KEYS),
+        json_values,
+        max_size=3,
+    )
+    return {
+        "body": body,
+        "deceased": deceased,
+        "multiple_birth": multiple_birth,
+        "unknown": unknown_fields,
+        "odd": st.sampled_from(_ODD_VALUES),
+    }
+
+
+@st.composite
+def patient_wires(draw: st.DrawFn, *, unknown: bool = False) -> dict[str, Any]:
+    """A Patient as the platform would store it; ``unknown`` adds fields the SDK doesn't model."""
+    parts = _parts(unknown)
+    wire: dict[str, Any] = draw(parts["body"])
+    wire.update(draw(parts["deceased"]))
+    wire.update(draw(parts["multiple_birth"]))
     if unknown:
-        known = frozenset(wire) | {
-            "resourceType", "id", "meta", "language", "identifier", "active", "name", "telecom",
-            "gender", "birthDate", "deceasedBoolean", "deceasedDateTime", "address",
-            "maritalStatus", "multipleBirthBoolean", "multipleBirthInteger", "communication",
-        }  # fmt: skip
-        extra = draw(
-            st.dictionaries(
-                st.text(min_size=1, max_size=12).filter(lambda k: k not in known),
-                json_values,
-                max_size=3,
-            )
-        )
-        wire.update(extra)
-        # Known keys holding values the SDK cannot type: they must survive verbatim too.
-        odd = draw(
-            st.sampled_from(
-                [
-                    {},
-                    {"gender": 5},
-                    {"birthDate": "1990"},
-                    {"active": None},
-                    {"telecom": []},
-                    {"multipleBirthInteger": "2"},
-                    {"deceasedDateTime": "2020-05"},
-                ]
-            )
-        )
-        for key, value in odd.items():
+        wire.update(draw(parts["unknown"]))
+        for key, value in draw(parts["odd"]).items():
             stem = key.replace("DateTime", "").replace("Integer", "")
             # Only where absent: a choice element twice (deceasedBoolean and deceasedDateTime)
             # is not FHIR, and writing ``deceased`` keeps one of them on purpose.

@@ -1,0 +1,296 @@
+"""The benchmark scenarios. Each returns a dict of figures; ratios say SDK vs baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import tracemalloc
+from typing import Any
+
+import orjson
+
+from sehatmu_async import SehatMuClient
+from sehatmu_async._converter import converter, structure_regions
+from sehatmu_async._models import Region, RegionLevel
+from sehatmu_async.sandbox import Sandbox
+
+from . import _baseline
+from ._harness import SandboxProcess, interleaved, start_sandbox
+
+VILLAGES = 83_763
+
+
+def _client(sandbox: SandboxProcess | Sandbox, **settings: Any) -> SehatMuClient:
+    return SehatMuClient(
+        sandbox.client_id, sandbox.client_secret, base_url=sandbox.url, **settings
+    )
+
+
+async def _sdk_pull(sandbox: SandboxProcess, limit: int, concurrency: int) -> int:
+    async with _client(sandbox) as client:
+        count = 0
+        async for _ in client.regions.pull("sub_districts", limit=limit, concurrency=concurrency):
+            count += 1
+        return count
+
+
+async def full_pull(repetitions: int) -> dict[str, Any]:
+    """All villages, limit 1000, 8 in flight: SDK vs plain aiohttp, wall and CPU."""
+    sandbox = start_sandbox()
+    try:
+        runs = {
+            "sdk": lambda: _sdk_pull(sandbox, 1000, 8),
+            "aiohttp_json": lambda: _baseline.count_pull(
+                sandbox,
+                level_path="sub-districts",
+                limit=1000,
+                concurrency=8,
+                loads=_baseline.stdlib_loads,
+            ),
+            "aiohttp_orjson": lambda: _baseline.count_pull(
+                sandbox, level_path="sub-districts", limit=1000, concurrency=8, loads=orjson.loads
+            ),
+        }
+        await runs["sdk"]()  # warm the server's caches and the connection path once
+        series = await interleaved(runs, repetitions)
+    finally:
+        sandbox.close()
+    for name, s in series.items():
+        if any(sample.result != VILLAGES for sample in s.samples):
+            raise RuntimeError(f"{name} did not deliver {VILLAGES} villages")
+    sdk = series["sdk"]
+    return {
+        "runs": {name: s.as_dict() for name, s in series.items()},
+        "wall_ratio_vs_aiohttp_json": round(sdk.wall / series["aiohttp_json"].wall, 3),
+        "cpu_ratio_vs_aiohttp_json": round(sdk.cpu / series["aiohttp_json"].cpu, 3),
+        "wall_ratio_vs_aiohttp_orjson": round(sdk.wall / series["aiohttp_orjson"].wall, 3),
+        "cpu_ratio_vs_aiohttp_orjson": round(sdk.cpu / series["aiohttp_orjson"].cpu, 3),
+        "target": "SDK / baseline wall and CPU <= 1.10",
+    }
+
+
+async def _sdk_walk(sandbox: SandboxProcess, limit: int) -> int:
+    async with _client(sandbox) as client:
+        count = 0
+        async for _ in client.regions.sub_districts(limit=limit):
+            count += 1
+        return count
+
+
+async def latency_pull(repetitions: int) -> dict[str, Any]:
+    """10 ms per answer, limit 100 (838 pages): pull at 16 in flight vs a sequential walk."""
+    sandbox = start_sandbox(latency_ms=10.0)
+    try:
+        series = await interleaved(
+            {
+                "concurrent_pull_16": lambda: _sdk_pull(sandbox, 100, 16),
+                "sequential_cursor_walk": lambda: _sdk_walk(sandbox, 100),
+            },
+            repetitions,
+        )
+    finally:
+        sandbox.close()
+    for name, s in series.items():
+        if any(sample.result != VILLAGES for sample in s.samples):
+            raise RuntimeError(f"{name} did not deliver {VILLAGES} villages")
+    return {
+        "runs": {name: s.as_dict() for name, s in series.items()},
+        "speedup": round(
+            series["sequential_cursor_walk"].wall / series["concurrent_pull_16"].wall, 2
+        ),
+        "target": "speedup >= 12 (16 is the ceiling)",
+    }
+
+
+async def token_cache(repetitions: int) -> dict[str, Any]:
+    """1,000 cold concurrent callers -> token requests; fast-path cost per call."""
+    counts = []
+    async with Sandbox() as sandbox:
+        for _ in range(repetitions):
+            sandbox.counters.reset()
+            async with _client(sandbox) as client:
+                await asyncio.gather(*(client.token() for _ in range(1000)))
+            counts.append(sandbox.counters.token_requests)
+        async with _client(sandbox) as client:
+            await client.token()
+            calls = 200_000
+            best = float("inf")
+            for _ in range(5):
+                started = time.perf_counter()
+                for _ in range(calls):
+                    await client.token()
+                best = min(best, (time.perf_counter() - started) / calls)
+
+            async def noop() -> None:
+                return None
+
+            started = time.perf_counter()
+            for _ in range(calls):
+                await noop()
+            floor = (time.perf_counter() - started) / calls
+    return {
+        "token_requests_for_1000_cold_callers": counts,
+        "fast_path_us_per_call": round(best * 1e6, 3),
+        "awaiting_an_empty_coroutine_us": round(floor * 1e6, 3),
+        "target": "1 token request; fast path <= 2 us",
+    }
+
+
+def _page_body(count: int) -> bytes:
+    import csv
+    import gzip
+    from importlib import resources
+
+    data = resources.files("sehatmu_async.sandbox") / "data" / "sub_districts.csv.gz"
+    with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+        rows = [row for _, row in zip(range(count), csv.DictReader(text), strict=False)]
+    return orjson.dumps({"status": 200, "data": rows})
+
+
+def decode_cost(repetitions: int) -> dict[str, Any]:
+    """Per-region decode cost: JSON only (dicts) vs SDK decoding vs generic cattrs."""
+    body = _page_body(1000)
+    level = RegionLevel.SUB_DISTRICTS
+
+    def per_region(run: Any) -> float:
+        best = float("inf")
+        for _ in range(max(3, repetitions)):
+            started = time.perf_counter()
+            for _ in range(50):
+                run()
+            best = min(best, (time.perf_counter() - started) / 50 / 1000)
+        return best * 1e6
+
+    dicts = per_region(lambda: orjson.loads(body)["data"])
+    sdk = per_region(lambda: structure_regions(orjson.loads(body)["data"], level))
+
+    def generic() -> list[Region]:
+        rows = orjson.loads(body)["data"]
+        return [
+            converter.structure({**row, "level": level}, Region) for row in rows
+        ]
+
+    cattrs_generic = per_region(generic)
+    return {
+        "us_per_region_json_to_dicts": round(dicts, 3),
+        "us_per_region_sdk_regions": round(sdk, 3),
+        "us_per_region_cattrs_structure_hook": round(cattrs_generic, 3),
+        "sdk_extra_over_dicts_us": round(sdk - dicts, 3),
+    }
+
+
+async def streaming_memory(_: int) -> dict[str, Any]:
+    """Peak traced memory growth while streaming all villages (limit 2000, 8 in flight)."""
+    sandbox = start_sandbox()
+    try:
+        async with _client(sandbox) as client:
+            await client.token()
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            count = 0
+            async for _ in client.regions.pull("sub_districts", limit=2000, concurrency=8):
+                count += 1
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            gc.collect()
+            tracemalloc.start()
+            before_all = tracemalloc.get_traced_memory()[0]
+            held = [r async for r in client.regions.pull("sub_districts", limit=2000)]
+            holding = tracemalloc.get_traced_memory()[0] - before_all
+            tracemalloc.stop()
+            del held
+    finally:
+        sandbox.close()
+    if count != VILLAGES:
+        raise RuntimeError(f"streamed {count} villages, not {VILLAGES}")
+    return {
+        "streaming_peak_growth_mib": round((peak - before) / 2**20, 2),
+        "holding_every_region_mib": round(holding / 2**20, 2),
+        "target": "streaming growth <= 10 MiB",
+    }
+
+
+async def patients(repetitions: int) -> dict[str, Any]:
+    """Patient create + patch round trips per second at 32 in flight, SDK vs aiohttp."""
+    from datetime import date
+
+    import aiohttp
+
+    from sehatmu_async import HumanName, Identifier, PatchOperation, Patient
+
+    sandbox = start_sandbox()
+    niks = iter(range(10**15, 10**16))
+    per_run = 1000
+
+    async def sdk() -> int:
+        async with _client(sandbox) as client:
+            semaphore = asyncio.Semaphore(32)
+
+            async def one() -> None:
+                async with semaphore:
+                    created = await client.patients.create(
+                        Patient(
+                            identifier=[Identifier.nik(str(next(niks)))],
+                            name=[HumanName(text="Budi Santoso")],
+                            gender="male",
+                            birth_date=date(1990, 5, 12),
+                        )
+                    )
+                    assert created.id is not None
+                    await client.patients.patch(
+                        created.id, [PatchOperation.replace("/language", "id")]
+                    )
+
+            await asyncio.gather(*(one() for _ in range(per_run)))
+            return per_run
+
+    async def baseline() -> int:
+        async with aiohttp.ClientSession() as session:
+            token = await _baseline.token(session, sandbox)
+            headers = {"Authorization": f"Bearer {token}", "User-Agent": "baseline"}
+            semaphore = asyncio.Semaphore(32)
+
+            async def one() -> None:
+                async with semaphore:
+                    payload = {
+                        "resourceType": "Patient",
+                        "identifier": [
+                            {
+                                "use": "official",
+                                "system": "https://fhir.kemkes.go.id/id/nik",
+                                "value": str(next(niks)),
+                            }
+                        ],
+                        "name": [{"text": "Budi Santoso"}],
+                        "gender": "male",
+                        "birthDate": "1990-05-12",
+                    }
+                    async with session.post(
+                        sandbox.url + "/fhir-r4/v1/Patient", json=payload, headers=headers
+                    ) as response:
+                        response.raise_for_status()
+                        patient_id = (await response.json())["id"]
+                    async with session.patch(
+                        f"{sandbox.url}/fhir-r4/v1/Patient/{patient_id}",
+                        json=[{"op": "replace", "path": "/language", "value": "id"}],
+                        headers=headers,
+                    ) as response:
+                        response.raise_for_status()
+                        await response.read()
+
+            await asyncio.gather(*(one() for _ in range(per_run)))
+            return per_run
+
+    try:
+        series = await interleaved({"sdk": sdk, "aiohttp": baseline}, repetitions)
+    finally:
+        sandbox.close()
+    rates = {name: round(per_run / s.wall, 1) for name, s in series.items()}
+    return {
+        "runs": {name: s.as_dict() for name, s in series.items()},
+        "round_trips_per_s": rates,
+        "sdk_rate_ratio": round(rates["sdk"] / rates["aiohttp"], 3),
+    }

@@ -1,0 +1,373 @@
+"""Helpers for the Master Wilayah tests: the reference data, small misbehaving servers,
+and a server-in-a-thread so task and connection checks see only the client's side."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import gc
+import gzip
+import io
+import math
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from sehatmu_async import Region, RetryPolicy, SehatMuClient
+from sehatmu_async._models import RegionLevel
+
+LEVELS = ("provinces", "cities", "districts", "sub_districts")
+TOTALS = {"provinces": 37, "cities": 514, "districts": 7277, "sub_districts": 83763}
+V2 = {level: f"/masterdata/v2/{level.replace('_', '-')}" for level in LEVELS}
+V1 = {level: f"/masterdata/v1/{level.replace('_', '-')}" for level in LEVELS}
+SANDBOX_V2 = {level: f"GET {path}" for level, path in V2.items()}
+TOKEN_ROUTE = "POST /oauth2/v1/accesstoken"
+CLIENT_ID = "regions-test-client"
+CLIENT_SECRET = "regions-test-secret-0123456789"  # noqa: S105 (a test value)
+
+#: ``/work/shared/data/wilayah`` beside the repository (the issue's reference files).
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "wilayah"
+
+#: The v2 provinces example of seeds/001, byte for byte as the document prints it.
+SEED_PROVINCES_V2 = """{
+  "status": 200,
+  "error": false,
+  "message": "success",
+  "data": [
+      {
+          "code": "11",
+          "parent_code": "",
+          "bps_code": "11",
+          "name": "Aceh"
+      },
+      {
+          "code": "12",
+          "parent_code": "",
+          "bps_code": "12",
+          "name": "Sumatera Utara"
+      }
+  ],
+  "meta": {
+      "item_count": 2,
+      "page": {
+          "is_cursor": true,
+          "current": 1,
+          "previous": 0,
+          "next": 2,
+          "limit": 10,
+          "total_page": 1,
+          "total": 2
+      },
+      "cursors": {
+          "next": "MTI=",
+          "previous": "MTE="
+      }
+  }
+}"""
+
+
+# -- reference data ----------------------------------------------------------------------
+
+
+Row = tuple[str, str, str, str]  # code, parent_code, bps_code, name
+
+
+@cache
+def rows(level: str) -> tuple[Row, ...]:
+    """The rows of ``<level>.csv``, from the shared data files (or the packaged copy)."""
+    path = SHARED_DATA / f"{level}.csv"
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+    else:  # pragma: no cover - only outside this workspace
+        packaged = resources.files("sehatmu_async.sandbox") / "data" / f"{level}.csv.gz"
+        text = gzip.decompress(packaged.read_bytes()).decode("utf-8")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    assert header == ["code", "parent_code", "bps_code", "name"]
+    out = tuple((r[0], r[1], r[2], r[3]) for r in reader)
+    assert len(out) == TOTALS[level], (level, len(out))
+    return out
+
+
+@cache
+def codes(level: str) -> frozenset[str]:
+    return frozenset(r[0] for r in rows(level))
+
+
+@cache
+def sorted_codes(level: str) -> tuple[str, ...]:
+    return tuple(sorted(codes(level)))
+
+
+def children(level: str, parents: set[str] | frozenset[str]) -> set[str]:
+    """Codes of ``level`` whose parent_code is in ``parents``."""
+    return {r[0] for r in rows(level) if r[1] in parents}
+
+
+def region(level: str, row: Row) -> Region:
+    """The ``Region`` the SDK must make of a data row."""
+    code, parent, bps, name = row
+    return Region(
+        code=code,
+        parent_code=parent or None,
+        bps_code=bps or None,
+        name=name,
+        level=RegionLevel(level),
+    )
+
+
+def row_of(level: str, code: str) -> Row:
+    return next(r for r in rows(level) if r[0] == code)
+
+
+def b64(code: str) -> str:
+    return base64.b64encode(code.encode()).decode()
+
+
+# -- clients -----------------------------------------------------------------------------
+
+
+async def no_sleep(_: float) -> None:
+    """Retry waits in tests: yield to the loop, do not wait."""
+    await asyncio.sleep(0)
+
+
+FAST_RETRY = RetryPolicy(attempts=6, backoff_base=0.01, backoff_cap=0.05)
+
+
+def make_client(url: str, **settings: Any) -> SehatMuClient:
+    settings.setdefault("retry", FAST_RETRY)
+    settings.setdefault("sleep", no_sleep)
+    return SehatMuClient(
+        settings.pop("client_id", CLIENT_ID),
+        settings.pop("client_secret", CLIENT_SECRET),
+        base_url=url,
+        **settings,
+    )
+
+
+# -- small servers -----------------------------------------------------------------------
+
+
+def token_answer() -> dict[str, Any]:
+    """The token answer in the Apigee shape of seeds/001 (every number a string)."""
+    return {
+        "refresh_token_expires_in": "0",
+        "api_product_list": "[api-sandbox]",
+        "api_product_list_json": ["api-sandbox"],
+        "organization_name": "ihs-prod-1",
+        "developer.email": "<email-dev>",
+        "token_type": "BearerToken",
+        "issued_at": "1671109805593",
+        "client_id": CLIENT_ID,
+        "access_token": "regions-test-token",
+        "application_name": "992291b8-a613-40aa-b27c-41e480c7585f",
+        "scope": "",
+        "expires_in": "3599",
+        "refresh_count": "0",
+        "status": "approved",
+    }
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return web.Response(status=status, body=raw, content_type="application/json")
+
+
+def raw_response(
+    body: bytes | str, *, status: int = 200, content_type: str = "application/json"
+) -> web.Response:
+    raw = body.encode() if isinstance(body, str) else body
+    return web.Response(status=status, body=raw, content_type=content_type)
+
+
+Answer = Callable[[web.Request], Awaitable[web.StreamResponse] | web.StreamResponse]
+
+
+class MiniPlatform:
+    """A token endpoint plus whatever region routes a test scripts; records every query."""
+
+    def __init__(self) -> None:
+        self.app = web.Application()
+        self.app.router.add_post("/oauth2/v1/accesstoken", self._token)
+        self.token_requests = 0
+        #: (path, query) of every region request, in arrival order.
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    async def _token(self, _: web.Request) -> web.StreamResponse:
+        self.token_requests += 1
+        return json_response(token_answer())
+
+    def route(self, path: str, answer: Answer) -> MiniPlatform:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            self.seen.append((request.path, dict(request.rel_url.query)))
+            result = answer(request)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result  # type: ignore[return-value]
+
+        self.app.router.add_get(path, handler)
+        return self
+
+    def count(self, path: str | None = None, **query: str) -> int:
+        """Region requests seen (on ``path``, with these query values)."""
+        return sum(
+            1
+            for p, q in self.seen
+            if (path is None or p == path) and all(q.get(k) == v for k, v in query.items())
+        )
+
+
+class KeysetServer:
+    """A v2 level served like the platform (keyset cursors = base64 of codes), with hooks.
+
+    ``total_page(total, limit)`` computes the advertised page count; ``tamper(info)``
+    may change ``info["rows"]``/``info["meta"]``/``info["cursors"]`` or return a whole
+    response to send instead.
+    """
+
+    def __init__(
+        self,
+        level: str,
+        *,
+        total_page: Callable[[int, int], int] = lambda total, limit: math.ceil(total / limit),
+        tamper: Callable[[dict[str, Any]], web.StreamResponse | None] | None = None,
+    ) -> None:
+        self.level = level
+        self.rows = sorted(rows(level))
+        self.codes = [r[0] for r in self.rows]
+        self.total_page = total_page
+        self.tamper = tamper
+
+    def __call__(self, request: web.Request) -> web.StreamResponse:
+        query = request.rel_url.query
+        current = int(query["current_page"])
+        limit = int(query.get("limit", "10"))
+        after = query.get("next")
+        before = query.get("prev")
+        selection = self.rows
+        if after:
+            code = base64.b64decode(after).decode()
+            start = sum(1 for c in self.codes if c <= code)
+            page = selection[start : start + limit]
+        elif before:
+            code = base64.b64decode(before).decode()
+            end = sum(1 for c in self.codes if c < code)
+            page = selection[max(0, end - limit) : end]
+        else:
+            page = selection[(current - 1) * limit : current * limit]
+        info: dict[str, Any] = {
+            "request": request,
+            "current": current,
+            "limit": limit,
+            "via": "next" if after else "prev" if before else None,
+            "rows": list(page),
+        }
+        page_rows = info["rows"]
+        info["meta"] = {
+            "item_count": len(page_rows),
+            "page": {
+                "is_cursor": True,
+                "current": current,
+                "previous": current - 1,
+                "next": current + 1,
+                "limit": limit,
+                "total_page": self.total_page(len(selection), limit),
+                "total": len(selection),
+            },
+        }
+        info["cursors"] = {
+            "next": b64(page_rows[-1][0]) if page_rows else "",
+            "previous": b64(page_rows[0][0]) if page_rows else "",
+        }
+        if self.tamper is not None:
+            replaced = self.tamper(info)
+            if replaced is not None:
+                return replaced
+        page_rows = info["rows"]
+        meta = info["meta"]
+        meta.setdefault("cursors", info["cursors"])
+        data = [dict(zip(("code", "parent_code", "bps_code", "name"), r)) for r in page_rows]
+        return json_response(
+            {"status": 200, "error": False, "message": "success", "data": data, "meta": meta}
+        )
+
+
+async def start_server(app: web.Application) -> tuple[TestServer, str]:
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server, f"http://127.0.0.1:{server.port}"
+
+
+class ThreadedServer:
+    """Serves an aiohttp app from its own event loop in a thread.
+
+    The test's loop then holds only the client's tasks, so "nothing left running"
+    can be checked as ``asyncio.all_tasks() == {current task}``.
+    """
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def __enter__(self) -> ThreadedServer:
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        return self
+
+    async def _start(self) -> str:
+        runner = web.AppRunner(self._app, handle_signals=False, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self._runner = runner
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    def __exit__(self, *_: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(30)
+        self._loop.close()
+
+
+# -- leftovers ---------------------------------------------------------------------------
+
+
+async def settle(rounds: int = 20) -> None:
+    """Let finalizers, cancellations and closes run."""
+    for _ in range(rounds):
+        gc.collect()
+        await asyncio.sleep(0)
+
+
+def other_tasks() -> set[asyncio.Task[Any]]:
+    current = asyncio.current_task()
+    return {task for task in asyncio.all_tasks() if task is not current}
+
+
+def acquired_connections(client: SehatMuClient) -> int:
+    """Connections the client's pool has handed out and not had back."""
+    session = client._session
+    if session is None:
+        return 0
+    connector = session.connector
+    assert connector is not None
+    acquired = connector._acquired  # aiohttp's BaseConnector bookkeeping (private)
+    assert isinstance(acquired, set)
+    return len(acquired)
+
+
+def query_of(seen: list[tuple[str, Mapping[str, str]]], path: str) -> list[dict[str, str]]:
+    return [dict(q) for p, q in seen if p == path]
