@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Interrupted as stop:
             if signal_ends_it:
                 return EXIT_OK
-            say("error", "interrupted; nothing was left half-written")
+            say("error", "interrupted" if stop.signum == signal.SIGINT else "terminated")
             return 128 + stop.signum
     except KeyboardInterrupt:
         # Ctrl-C before the event loop (or its signal handler) was up.

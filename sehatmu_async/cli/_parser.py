@@ -115,8 +115,7 @@ def _add_regions(commands: argparse._SubParsersAction[_Parser]) -> None:
             "as JSON Lines or CSV. A progress bar is shown on stderr when it is a terminal. "
             "With --out, the file appears only once the download is complete."
         ),
-        epilog=_CREDENTIALS_NOTE
-        + " Examples: `sehatmu regions pull provinces`, "
+        epilog=_CREDENTIALS_NOTE + " Examples: `sehatmu regions pull provinces`, "
         "`sehatmu regions pull sub-districts --parent 31 --format csv --out jakarta.csv`.",
     )
     pull.set_defaults(run="regions_pull")
@@ -179,7 +178,7 @@ def _add_sandbox(commands: argparse._SubParsersAction[_Parser]) -> None:
         description=(
             "Serve the SehatMu API locally (real region data; patients kept in memory) until "
             "Ctrl-C. Prints its URL and credentials, and an `export` line to paste. In the "
-            "sandbox a NIK starting with 0000 is not a citizen (\"Citizen Not Exists\")."
+            'sandbox a NIK starting with 0000 is not a citizen ("Citizen Not Exists").'
         ),
     )
     sandbox.set_defaults(run="sandbox")
@@ -189,35 +188,58 @@ def _add_sandbox(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     faults = sandbox.add_argument_group("fault injection (all off by default)")
     faults.add_argument(
-        "--latency-ms", type=_seconds, default=0.0, metavar="N",
+        "--latency-ms",
+        type=_seconds,
+        default=0.0,
+        metavar="N",
         help="delay added to every answer, in milliseconds",
     )
     faults.add_argument(
-        "--fail-rate", type=_fraction, default=0.0, metavar="F",
+        "--fail-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
         help="fraction of requests answered 502/503/504 (text/plain)",
     )
     faults.add_argument(
-        "--rate-limit-rate", type=_fraction, default=0.0, metavar="F",
+        "--rate-limit-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
         help="fraction of requests answered 429 with Retry-After",
     )
     faults.add_argument(
-        "--drop-rate", type=_fraction, default=0.0, metavar="F",
+        "--drop-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
         help="fraction of connections dropped without an answer",
     )
     faults.add_argument(
-        "--token-ttl", type=_whole_seconds, default=3599, metavar="S",
+        "--token-ttl",
+        type=_whole_seconds,
+        default=3599,
+        metavar="S",
         help="lifetime of issued tokens in seconds (default 3599)",
     )
     faults.add_argument(
-        "--revoke-every", type=_positive_seconds, default=None, metavar="S",
+        "--revoke-every",
+        type=_positive_seconds,
+        default=None,
+        metavar="S",
         help="revoke every issued token once per S seconds",
     )
     faults.add_argument(
-        "--slow-create", type=_seconds, default=0.0, metavar="S",
+        "--slow-create",
+        type=_seconds,
+        default=0.0,
+        metavar="S",
         help="a Patient create is stored, then answered S seconds later",
     )
     sandbox.add_argument(
-        "--patient-answer", choices=("fhir", "envelope"), default="fhir",
+        "--patient-answer",
+        choices=("fhir", "envelope"),
+        default="fhir",
         help="answer a Patient create with the FHIR Patient (default) or the live "
         "platform's success envelope",
     )
@@ -241,7 +263,10 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     demo.set_defaults(run="demo")
     demo.add_argument(
-        "--concurrency", type=int, default=8, metavar="N",
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
         help="requests in flight per level, 1-64 (default 8)",
     )
 

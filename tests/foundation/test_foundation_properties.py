@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 from _foundation_helpers import ctx, headers
@@ -192,7 +193,8 @@ def test_decode_token_returns_a_token_or_raises_a_sehatmu_error(
         assert math.isfinite(outcome.expires_in)
         assert outcome.expires_at == requested_at + outcome.expires_in
         assert outcome.access_token.strip()
-        assert outcome.access_token not in repr(outcome)
+        assert "access_token='<hidden>'" in repr(outcome)
+        assert repr(attrs.evolve(outcome, access_token="other")) == repr(outcome)
 
 
 # -- parse_operation_outcome ------------------------------------------------------------
