@@ -16,6 +16,8 @@ from .pagination import PageMeta, RegionPage, RegionPager
 from ._datetime import WIB, WIT, WITA, fhir_date, fhir_datetime
 from ._patch import PatchOperation
 from ._patient_models import (
+    NIK_IBU_SYSTEM,
+    NIK_SYSTEM,
     Address,
     AdministrativeCode,
     CodeableConcept,
@@ -82,6 +84,8 @@ __all__ = [
     "RegionPager",
     # -- end regions exports --
     # -- patients exports --
+    "NIK_IBU_SYSTEM",
+    "NIK_SYSTEM",
     "WIB",
     "WIT",
     "WITA",

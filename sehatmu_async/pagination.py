@@ -16,7 +16,6 @@ partial page.
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal
 
@@ -56,7 +55,8 @@ class PageMeta:
     @property
     def last_page(self) -> int:
         """The last page number, trusting the larger of ``total_page`` and ``total/limit``."""
-        return max(self.total_page, math.ceil(self.total / self.limit))
+        # Integer ceiling: float division is inexact past 2**53 and overflows on huge totals.
+        return max(self.total_page, -(-self.total // self.limit))
 
 
 def _where(ctx: ResponseContext) -> str:
@@ -65,7 +65,8 @@ def _where(ctx: ResponseContext) -> str:
 
 
 def _int(value: Any, name: str, ctx: ResponseContext, *, minimum: int) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: str.isdigit() also passes '²', which int() refuses.
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise PaginationError(
@@ -133,9 +134,9 @@ def decode_page_meta(
     obj: Any, items: list[Region], ctx: ResponseContext
 ) -> tuple[PageMeta, str | None, str | None]:
     """Check and decode ``meta`` of a v2 answer whose ``data`` decoded to ``items``."""
-    meta_raw = obj.get("meta")
+    meta_raw = obj.get("meta") if isinstance(obj, Mapping) else None
     page = meta_raw.get("page") if isinstance(meta_raw, Mapping) else None
-    if not isinstance(page, Mapping):
+    if not isinstance(meta_raw, Mapping) or not isinstance(page, Mapping):
         raise PaginationError(
             f"malformed meta from {_where(ctx)}: no meta.page object — the platform's "
             "pagination cannot be followed safely"
@@ -175,7 +176,7 @@ PageFetcher = Callable[
 class _Walk:
     """State shared by the pages of one walk: the cursors already followed."""
 
-    __slots__ = ("fetch", "followed", "numbered", "requests")
+    __slots__ = ("bound", "fetch", "followed", "numbered", "requests")
 
     def __init__(self, fetch: PageFetcher, *, numbered: bool) -> None:
         self.fetch = fetch
@@ -183,6 +184,9 @@ class _Walk:
         self.numbered = numbered
         self.followed: set[tuple[str, str]] = set()
         self.requests = 0
+        # The page count the walk's first answer claimed: later answers cannot raise it,
+        # or a server whose total grows with every page would never be caught.
+        self.bound: int | None = None
 
     async def page(
         self, number: int, direction: Direction | None, cursor: str | None
@@ -197,11 +201,13 @@ class _Walk:
             self.followed.add(key)
         self.requests += 1
         items, meta, next_cursor, previous_cursor, ctx = await self.fetch(number, direction, cursor)
-        if self.requests > meta.last_page + 2:
+        if self.bound is None:
+            self.bound = meta.last_page
+        if self.requests > self.bound + 2:
             # Every walk is bounded: no server answer can keep it going past its own total.
             raise PaginationError(
                 f"{ctx.method} {ctx.path}: {self.requests} pages fetched but the server counts "
-                f"{meta.last_page}; its cursors do not converge"
+                f"{self.bound}; its cursors do not converge"
             )
         return RegionPage(
             items=items,

@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import aclosing
 from datetime import date
 from typing import Any, TypeVar
@@ -109,13 +109,11 @@ def _better(current: Region | None, village: Region) -> bool:
 
 
 async def _pull(
-    client: SehatMuClient, level: RegionLevel, bar: Bar, home: _Home, concurrency: int
+    level: RegionLevel, regions: AsyncIterator[Region], bar: Bar, home: _Home
 ) -> _Pulled:
     pulled = _Pulled(level)
     started = time.perf_counter()
-    async with aclosing(
-        client.regions.pull(level, concurrency=concurrency)  # type: ignore[type-var]
-    ) as stream:
+    async with aclosing(regions) as stream:  # type: ignore[type-var]
         async for region in stream:
             pulled.count += 1
             pulled.codes.add(region.code)
@@ -175,11 +173,13 @@ async def run_demo(args: argparse.Namespace) -> int:
     note = _Notes(console)
     home = _Home()
     async with Sandbox() as sandbox:
-        note(f"sandbox listening on {sandbox.url}")
         async with SehatMuClient(
             sandbox.client_id, sandbox.client_secret, base_url=sandbox.url
         ) as client:
             levels = list(EXPECTED)
+            # Nothing is sent yet: this only checks --concurrency, before any output.
+            streams = [client.regions.pull(lv, concurrency=args.concurrency) for lv in levels]
+            note(f"sandbox listening on {sandbox.url}")
             totals = await _all(*(_server_total(client, level) for level in levels))
             with Bars(console) as bars:
                 bar_list = [
@@ -188,8 +188,8 @@ async def run_demo(args: argparse.Namespace) -> int:
                 ]
                 pulls = await _all(
                     *(
-                        _pull(client, level, bar, home, args.concurrency)
-                        for level, bar in zip(levels, bar_list, strict=True)
+                        _pull(level, stream, bar, home)
+                        for level, stream, bar in zip(levels, streams, bar_list, strict=True)
                     )
                 )
             for pulled, total in zip(pulls, totals, strict=True):

@@ -179,6 +179,9 @@ class _RegionStream:
 
     async def aclose(self) -> None:
         """Stop the pull now: cancel fetches in flight and release their connections."""
+        # Drop the rest of the current page too: a closed stream yields nothing more.
+        self._batch = []
+        self._index = 0
         await self._batches.aclose()
 
 

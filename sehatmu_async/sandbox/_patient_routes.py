@@ -151,6 +151,26 @@ def _check_operations(operations: Any) -> list[dict[str, Any]]:
     return operations
 
 
+def _apply_replaces(current: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply ``replace`` operations one by one with the JSON Patch library.
+
+    The platform offers only ``replace`` and its own example replaces ``/language``
+    on a Patient that may have none, so a missing member of an existing object is
+    set (RFC 6902 ``add``); a missing parent or list index is still refused.
+    """
+    document: dict[str, Any] = current
+    for operation in operations:
+        try:
+            document = jsonpatch.apply_patch(document, [cast(Any, operation)])
+        except jsonpatch.JsonPatchConflict:
+            pointer = jsonpatch.JsonPointer(operation["path"])
+            parent = jsonpatch.JsonPointer.from_parts(pointer.parts[:-1]).resolve(document)
+            if not isinstance(parent, dict) or not pointer.parts:
+                raise
+            document = jsonpatch.apply_patch(document, [{**operation, "op": "add"}])
+    return document
+
+
 async def patch_patient(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     patient_id = request.match_info["id"]
@@ -160,7 +180,7 @@ async def patch_patient(request: web.Request) -> web.StreamResponse:
             raise _not_found(patient_id)
         operations = _check_operations(await _json_body(request, _PATCH_TYPES))
         try:
-            patched: dict[str, Any] = jsonpatch.apply_patch(current, cast(Any, operations))
+            patched = _apply_replaces(current, operations)
         except (jsonpatch.JsonPatchException, JsonPointerException) as exc:
             raise Refused(issue("value", f"Invalid patch: {exc}")) from None
         issues = validate_patient(patched)

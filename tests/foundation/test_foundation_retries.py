@@ -180,7 +180,8 @@ async def test_retry_after_http_date_is_honoured(
 async def test_retry_after_above_the_cap_is_not_waited_out(
     platform: FakePlatform, make_client: MakeClient, sleep: RecordingSleep
 ) -> None:
-    client = make_client(retry=RetryPolicy(retry_after_cap=30.0))
+    # The total budget would allow the wait: only the cap refuses it.
+    client = make_client(retry=RetryPolicy(retry_after_cap=30.0, total_timeout=600.0))
     await client.token()
     platform.data_script.append(reply(429, "slow down", headers={"Retry-After": "120"}))
     with pytest.raises(RateLimitError) as info:

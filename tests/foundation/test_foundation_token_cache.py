@@ -222,6 +222,26 @@ async def test_background_renewal_in_flight_is_joined_by_hard_window_callers() -
     assert fetcher.calls == 2
 
 
+async def test_failing_background_renewal_joined_in_the_hard_window_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cache, fetcher, clock = make_cache()
+    old = await cache.get()
+    fetcher.gate = asyncio.Event()
+    fetcher.fail_with = server_error()
+    clock.advance(LIFETIME - 200)
+    assert await cache.get() is old  # background renewal starts
+    clock.advance(170)  # the hard window arrives while it still runs
+    waiter = asyncio.ensure_future(cache.get())
+    await settle()
+    fetcher.gate.set()
+    with pytest.raises(ServerError):
+        await waiter
+    # Next call in the hard window tries again at once (no soft back-off there).
+    fetcher.fail_with = None
+    assert (await cache.get()).access_token == "tok-3"
+
+
 @pytest.mark.parametrize("lifetime", [4.0, 1.0, 0.5])
 async def test_short_lived_token_causes_no_renewal_loop(lifetime: float) -> None:
     """expires_in shorter than both windows: renew about every lifetime/2, never per call."""

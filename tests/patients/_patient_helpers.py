@@ -116,7 +116,7 @@ _PATIENT_KEYS = frozenset(
     }
 )  # fmt: skip
 # Known keys holding values the SDK cannot type: they must survive verbatim too.
-_ODD_VALUES = (
+_ODD_VALUES: tuple[dict[str, Any], ...] = (
     {},
     {"gender": 5},
     {"birthDate": "1990"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timezone
+from typing import Any
 
 import attrs
 import pytest
@@ -29,7 +30,7 @@ from sehatmu_async.sandbox import Sandbox
 CREATE_ROUTE = "POST /fhir-r4/v1/Patient"
 
 
-def budi(nik: str = NIK, **changes: object) -> Patient:
+def budi(nik: str = NIK, **changes: Any) -> Patient:
     patient = Patient(
         identifier=[Identifier.nik(nik)],
         name=[HumanName(use="official", text="Budi Santoso", family="Santoso", given=["Budi"])],
@@ -67,7 +68,9 @@ def connect(sb: Sandbox, **settings: object) -> SehatMuClient:
 async def test_create_get_patch_search(sandbox: Sandbox, answer: str) -> None:
     sandbox.patient_answer = answer  # type: ignore[assignment]
     async with connect(sandbox) as client:
-        created = await client.patients.create(budi(deceased=datetime(2024, 1, 1, 7, tzinfo=WIB)))
+        created = await client.patients.create(
+            budi(deceased=datetime(2024, 1, 1, 7, tzinfo=WIB), language="en")
+        )
         assert created.id
         stored = await client.patients.get(created.id)
         assert stored.nik == NIK
@@ -133,7 +136,7 @@ async def test_newborn_by_mothers_nik(sandbox: Sandbox) -> None:
 
 async def test_reconcile_after_an_unknown_outcome(sandbox: Sandbox) -> None:
     """The README's recipe: on OutcomeUnknownError, look up by NIK, create only if absent."""
-    sandbox.faults.slow_create_s = 1.0
+    sandbox.faults.slow_create_s = 0.6
     async with connect(sandbox, timeout=0.3) as client:
         with pytest.raises(OutcomeUnknownError) as caught:
             await client.patients.create(budi())

@@ -88,7 +88,7 @@ async def test_every_create_answer_shape(
             await client.patients.create(sent)
         assert type(caught.value) is expected
         if expected is PatientExistsError:
-            assert caught.value.patient_id == "P2"  # type: ignore[attr-defined]
+            assert caught.value.patient_id == "P2"
     assert platform.count("POST") == 1
     (received,) = [r for r in platform.api_requests if r.method == "POST"]
     assert received.content_type == "application/json"

@@ -191,13 +191,13 @@ def _string_leaves(value: Any, where: str) -> Iterator[tuple[str, list[Any]]]:
         yield where, []
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(patient_wires())
 def test_property_what_the_sdk_writes_passes(wire: dict[str, Any]) -> None:
     assert patient_issues(Patient.from_wire(wire).to_wire()) == []
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(patient_wires(), st.data())
 def test_property_any_emptied_text_is_found_where_it_is(
     wire: dict[str, Any], data: st.DataObject

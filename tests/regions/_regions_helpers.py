@@ -31,7 +31,7 @@ V1 = {level: f"/masterdata/v1/{level.replace('_', '-')}" for level in LEVELS}
 SANDBOX_V2 = {level: f"GET {path}" for level, path in V2.items()}
 TOKEN_ROUTE = "POST /oauth2/v1/accesstoken"
 CLIENT_ID = "regions-test-client"
-CLIENT_SECRET = "regions-test-secret-0123456789"  # noqa: S105 (a test value)
+CLIENT_SECRET = "regions-test-secret-0123456789"
 
 #: ``/work/shared/data/wilayah`` beside the repository (the issue's reference files).
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "wilayah"
@@ -295,7 +295,10 @@ class KeysetServer:
         page_rows = info["rows"]
         meta = info["meta"]
         meta.setdefault("cursors", info["cursors"])
-        data = [dict(zip(("code", "parent_code", "bps_code", "name"), r)) for r in page_rows]
+        data = [
+            dict(zip(("code", "parent_code", "bps_code", "name"), r, strict=True))
+            for r in page_rows
+        ]
         return json_response(
             {"status": 200, "error": False, "message": "success", "data": data, "meta": meta}
         )
@@ -342,6 +345,25 @@ class ThreadedServer:
         self._loop.close()
 
 
+#: The ``serve`` fixture: ``await serve(platform, threaded=False, **client settings)``.
+Serve = Callable[..., Awaitable[SehatMuClient]]
+
+
+class Recorded:
+    """A client on the real sandbox application, with every query the server saw."""
+
+    def __init__(self, client: SehatMuClient, sandbox: Sandbox) -> None:
+        self.client = client
+        self.sandbox = sandbox
+        #: (path, query) per answered request, token requests included.
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        #: (path, the query string exactly as it arrived) per answered request.
+        self.raw: list[tuple[str, str]] = []
+
+    def queries(self, path: str) -> list[dict[str, str]]:
+        return [q for p, q in self.seen if p == path]
+
+
 # -- leftovers ---------------------------------------------------------------------------
 
 
@@ -367,6 +389,13 @@ def acquired_connections(client: SehatMuClient) -> int:
     acquired = connector._acquired  # aiohttp's BaseConnector bookkeeping (private)
     assert isinstance(acquired, set)
     return len(acquired)
+
+
+async def drain(iterator: Any, into: list[str] | None = None) -> None:
+    """Consume a pager or pull, keeping the codes seen (if ``into`` is given)."""
+    async for item in iterator:
+        if into is not None:
+            into.append(item.code)
 
 
 def query_of(seen: list[tuple[str, Mapping[str, str]]], path: str) -> list[dict[str, str]]:

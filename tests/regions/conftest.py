@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from _regions_helpers import MiniPlatform, ThreadedServer, make_client, start_server
+from _regions_helpers import (
+    MiniPlatform,
+    Recorded,
+    Serve,
+    ThreadedServer,
+    make_client,
+    start_server,
+)
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from sehatmu_async import SehatMuClient
-
-Serve = Callable[..., Awaitable[SehatMuClient]]
+from sehatmu_async.sandbox import Sandbox, make_app
 
 
 @pytest.fixture
@@ -44,3 +51,25 @@ async def serve() -> AsyncIterator[Serve]:
         await server.close()
     for thread in threads:
         thread.__exit__()
+
+
+@pytest.fixture
+async def recorded() -> AsyncIterator[Recorded]:
+    """The sandbox's own aiohttp app (real data) on a test server, recording queries."""
+    sandbox = Sandbox()
+    app = make_app(sandbox)
+    holder: list[Recorded] = []
+
+    async def record(request: web.Request, _: web.StreamResponse) -> None:
+        holder[0].seen.append((request.path, dict(request.rel_url.query)))
+        holder[0].raw.append((request.path, request.rel_url.raw_query_string))
+
+    app.on_response_prepare.append(record)
+    server, url = await start_server(app)
+    client = make_client(url, client_id=sandbox.client_id, client_secret=sandbox.client_secret)
+    holder.append(Recorded(client, sandbox))
+    try:
+        yield holder[0]
+    finally:
+        await client.aclose()
+        await server.close()
