@@ -10,6 +10,7 @@ from ._version import __version__
 # -- regions imports (Master Wilayah) --
 from ._models import Region, RegionLevel
 from .pagination import PageMeta, RegionPage, RegionPager
+from .resources._regions import RegionStream
 
 # -- end regions imports --
 # -- patients imports (Master Patient Index) --
@@ -82,6 +83,7 @@ __all__ = [
     "RegionLevel",
     "RegionPage",
     "RegionPager",
+    "RegionStream",
     # -- end regions exports --
     # -- patients exports --
     "NIK_IBU_SYSTEM",

@@ -47,6 +47,12 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
     if base_url is not None and environment is not None:
         raise ConfigurationError("give either environment= or base_url=, not both")
     if base_url is None:
+        if environment is not None and (
+            not isinstance(environment, str) or not environment.strip()
+        ):
+            raise ConfigurationError(
+                "environment must be 'development' or 'staging' (or leave it out for staging)"
+            )
         name = (environment or "staging").strip().lower()
         if name == "sandbox":
             name = "staging"  # the documents call the staging platform their sandbox

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -14,6 +15,8 @@ from .errors import ConfigurationError
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# RFC 9110 delta-seconds are digits; a fraction is tolerated, float()'s "1_000" or "inf" not.
+_DELTA_SECONDS = re.compile(r"\d+(\.\d+)?")
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -67,9 +70,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     value = value.strip()
     if not value:
         return None
-    try:
+    if _DELTA_SECONDS.fullmatch(value):
         seconds = float(value)
-    except ValueError:
+    else:
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError, OverflowError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,88 @@ def secret_scan(caplog: pytest.LogCaptureFixture) -> SecretScan:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="sehatmu_async")
     return SecretScan(caplog)
+
+
+# -- the suite-wide leak scan ------------------------------------------------------------
+#
+# Every test of the suite runs under this fixture: it learns each secret-grade value the
+# test creates (client secrets handed to a client, sandbox credentials, access tokens the
+# SDK decodes or the sandbox issues), captures every log record at DEBUG and every SDK
+# exception created, and fails the test if any of them shows one of those values.
+
+_MIN_SECRET = 12  # shorter literals ("secret", "id") would match innocent text
+
+
+class _LeakWatch:
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+        self.errors: list[BaseException] = []
+
+    def learn(self, value: object) -> None:
+        if isinstance(value, str) and len(value) >= _MIN_SECRET:
+            self.secrets.add(value)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_leaks(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    from sehatmu_async import _auth, _base_client, errors
+    from sehatmu_async.sandbox import _tokens
+    from sehatmu_async.sandbox._server import Sandbox
+
+    watch = _LeakWatch()
+    caplog.set_level(logging.DEBUG, logger="sehatmu_async")
+
+    # The client's credentials, learnt where its token cache is built (a wrapper around
+    # the client's own __init__ would shift the stack its warnings point at).
+    cache_init = _auth.TokenCache.__init__
+
+    def cache_created(self: Any, fetch: Any, **kwargs: Any) -> None:
+        owner = getattr(fetch, "__self__", None)
+        watch.learn(getattr(owner, "_client_secret", None))
+        watch.learn(getattr(owner, "_client_id", None))
+        cache_init(self, fetch, **kwargs)
+
+    decode_token = _base_client.decode_token
+
+    def token_decoded(*args: Any, **kwargs: Any) -> Any:
+        token = decode_token(*args, **kwargs)
+        watch.learn(token.access_token)
+        return token
+
+    issue = _tokens.TokenStore.issue
+
+    def token_issued(self: Any, *args: Any, **kwargs: Any) -> str:
+        token = issue(self, *args, **kwargs)
+        watch.learn(token)
+        return token
+
+    sandbox_init = Sandbox.__init__
+
+    def sandbox_created(self: Any, *args: Any, **kwargs: Any) -> None:
+        sandbox_init(self, *args, **kwargs)
+        watch.learn(self.client_secret)
+        watch.learn(self.client_id)
+
+    error_init = errors.SehatMuError.__init__
+
+    def error_created(self: BaseException, *args: Any, **kwargs: Any) -> None:
+        error_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        watch.errors.append(self)
+
+    monkeypatch.setattr(_auth.TokenCache, "__init__", cache_created)
+    monkeypatch.setattr(_base_client, "decode_token", token_decoded)
+    monkeypatch.setattr(_tokens.TokenStore, "issue", token_issued)
+    monkeypatch.setattr(Sandbox, "__init__", sandbox_created)
+    monkeypatch.setattr(errors.SehatMuError, "__init__", error_created)
+    yield
+    texts: list[tuple[str, str]] = []
+    for record in caplog.get_records("setup") + caplog.get_records("call"):
+        if record.name.startswith("sehatmu_async") or record.levelno >= logging.WARNING:
+            texts.append((f"log {record.name}", record.getMessage()))
+    for error in watch.errors:
+        texts.append((type(error).__name__, f"{error!s} {error!r} {error.args!r}"))
+    for where, text in texts:
+        for secret in watch.secrets:
+            assert secret not in text, f"a secret ({secret[:3]}…) leaked into {where}"

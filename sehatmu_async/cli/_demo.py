@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from contextlib import aclosing
 from datetime import date
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from .. import (
     Patient,
     Region,
     RegionLevel,
+    RegionStream,
     SehatMuClient,
 )
 from ..sandbox import Sandbox
@@ -109,11 +110,11 @@ def _better(current: Region | None, village: Region) -> bool:
 
 
 async def _pull(
-    level: RegionLevel, regions: AsyncIterator[Region], bar: Bar, home: _Home
+    level: RegionLevel, regions: RegionStream, bar: Bar, home: _Home
 ) -> _Pulled:
     pulled = _Pulled(level)
     started = time.perf_counter()
-    async with aclosing(regions) as stream:  # type: ignore[type-var]
+    async with aclosing(regions) as stream:
         async for region in stream:
             pulled.count += 1
             pulled.codes.add(region.code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 from .._version import __version__
@@ -42,21 +43,20 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative number of seconds")
-    return value
+def _amount(unit: str, *, allow_zero: bool = True) -> Callable[[str], float]:
+    """An argparse type: a finite number of ``unit`` (milliseconds, seconds), not negative."""
 
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {unit}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            least = "0 or more" if allow_zero else "more than 0"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {least} {unit}")
+        return value
 
-def _positive_seconds(text: str) -> float:
-    value = _seconds(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
-    return value
+    return parse
 
 
 def _whole_seconds(text: str) -> int:
@@ -189,7 +189,7 @@ def _add_sandbox(commands: argparse._SubParsersAction[_Parser]) -> None:
     faults = sandbox.add_argument_group("fault injection (all off by default)")
     faults.add_argument(
         "--latency-ms",
-        type=_seconds,
+        type=_amount("milliseconds"),
         default=0.0,
         metavar="N",
         help="delay added to every answer, in milliseconds",
@@ -209,6 +209,13 @@ def _add_sandbox(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="fraction of requests answered 429 with Retry-After",
     )
     faults.add_argument(
+        "--retry-after",
+        type=_amount("seconds"),
+        default=0.0,
+        metavar="S",
+        help="the Retry-After those 429 answers carry (default 0)",
+    )
+    faults.add_argument(
         "--drop-rate",
         type=_fraction,
         default=0.0,
@@ -224,14 +231,14 @@ def _add_sandbox(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     faults.add_argument(
         "--revoke-every",
-        type=_positive_seconds,
+        type=_amount("seconds", allow_zero=False),
         default=None,
         metavar="S",
         help="revoke every issued token once per S seconds",
     )
     faults.add_argument(
         "--slow-create",
-        type=_seconds,
+        type=_amount("seconds"),
         default=0.0,
         metavar="S",
         help="a Patient create is stored, then answered S seconds later",

@@ -26,7 +26,13 @@ _PUSH_EVERY = 500
 
 class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        # Rich's own estimate needs several samples; a fast level finishes before it has
+        # them, so a finished bar shows its average instead.
+        elapsed = task.elapsed
+        if task.finished and elapsed:
+            speed: float | None = task.completed / elapsed
+        else:
+            speed = task.speed
         return Text(f"{speed:,.0f}/s" if speed else "–/s", style="progress.data.speed")
 
 

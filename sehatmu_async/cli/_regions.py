@@ -53,7 +53,7 @@ async def regions_pull(args: argparse.Namespace) -> int:
             total = await _level_total(client, level) if show and not args.parents else None
             bar = bars.bar(level.value, total)
             out.write(header)
-            async with aclosing(regions) as stream:  # type: ignore[type-var]
+            async with aclosing(regions) as stream:
                 async for region in stream:
                     out.write(row(region))
                     bar.add()

@@ -20,6 +20,7 @@ def _faults(args: argparse.Namespace) -> SandboxFaults:
             latency_ms=args.latency_ms,
             fail_rate=args.fail_rate,
             rate_limit_rate=args.rate_limit_rate,
+            retry_after_s=args.retry_after,
             drop_rate=args.drop_rate,
             token_ttl_s=args.token_ttl,
             revoke_every_s=args.revoke_every,

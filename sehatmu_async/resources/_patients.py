@@ -31,6 +31,7 @@ from .._validation import check_patient
 from ..errors import (
     CitizenNotFoundError,
     ConfigurationError,
+    DuplicateResourceError,
     OutcomeUnknownError,
     PatientExistsError,
     ValidationError,
@@ -238,8 +239,13 @@ def decode_search_bundle(
 
 def _refine_refusal(err: ValidationError) -> ValidationError:
     """Name an OperationOutcome refusal that says "Citizen Not Exists" / "Patient Resource
-    Exists" by its error class; only plain ValidationErrors, so no catch site breaks."""
-    if type(err) is not ValidationError:
+    Exists" by its error class.
+
+    Only plain ValidationErrors and DuplicateResourceErrors are refined: a FHIR-style
+    server reports an existing NIK as a ``duplicate`` issue "Patient Resource Exists: <id>",
+    and the caller needs the existing id, which only PatientExistsError carries.
+    """
+    if type(err) not in (ValidationError, DuplicateResourceError):
         return err
     texts = [issue.text or issue.diagnostics or "" for issue in err.issues]
     fields: dict[str, Any] = {
@@ -250,7 +256,7 @@ def _refine_refusal(err: ValidationError) -> ValidationError:
         "body": err.body,
         "outcome": err.outcome,
     }
-    if any("citizen not exist" in t.lower() for t in texts):
+    if type(err) is ValidationError and any("citizen not exist" in t.lower() for t in texts):
         return CitizenNotFoundError(err.message, **fields)
     for text in texts:
         if "patient resource exists" in text.lower():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,7 @@ if sys.version_info < (3, 11):
 if TYPE_CHECKING:
     from .._base_client import BaseClient
 
-__all__ = ["Regions", "RegionsV1"]
+__all__ = ["RegionStream", "Regions", "RegionsV1"]
 
 MAX_LIMIT = 2000
 #: Parent codes per query in a tree walk: keeps each URL's filter under ~1000 characters.
@@ -148,8 +148,10 @@ def _leaf_error(group: BaseException) -> BaseException:
     return _leaf_error(inner[0])
 
 
-class _RegionStream:
-    """Flattens the pull's per-page batches into single regions.
+class RegionStream:
+    """What ``client.regions.pull`` returns: an async iterator of regions with ``aclose()``.
+
+    It flattens the pull's per-page batches into single regions.
 
     A plain class rather than an async generator: one cheap ``__anext__`` per
     region instead of a generator hop per layer. Leaving early closes the page
@@ -164,7 +166,7 @@ class _RegionStream:
         self._batch: list[Region] = []
         self._index = 0
 
-    def __aiter__(self) -> _RegionStream:
+    def __aiter__(self) -> RegionStream:
         return self
 
     async def __anext__(self) -> Region:
@@ -318,7 +320,7 @@ class Regions:
         parent_codes: CodeFilter = None,
         concurrency: int = 8,
         limit: int = 1000,
-    ) -> AsyncIterator[Region]:
+    ) -> RegionStream:
         """Every region of ``level`` (under ``parent_codes`` if given), each exactly once.
 
         Arguments are checked here, before any request. Regions arrive as pages
@@ -336,13 +338,18 @@ class Regions:
             raise ConfigurationError("concurrency must be an integer from 1 to 64")
         parents = self._parents(target, parent_codes)
         # Nothing is sent until the first item is asked for.
-        return _RegionStream(self._pull(target, parents, concurrency, limit))
+        return RegionStream(self._pull(target, parents, concurrency, limit))
 
     @staticmethod
     def _parents(target: RegionLevel, parent_codes: CodeFilter) -> list[str] | None:
         if parent_codes is None:
             return None
-        raw = [parent_codes] if isinstance(parent_codes, (str, int)) else list(parent_codes)
+        try:
+            raw = [parent_codes] if isinstance(parent_codes, (str, int)) else list(parent_codes)
+        except TypeError:
+            raise ConfigurationError(
+                "parent_codes must be codes (str or int) or an iterable of them"
+            ) from None
         if not raw:
             raise ConfigurationError("parent_codes is empty; pass None to pull the whole level")
         first = str(raw[0]).strip()

@@ -321,8 +321,10 @@ def test_retry_after_is_never_negative_and_never_raises(value: str) -> None:
     assert result is None or (math.isfinite(result) and result >= 0)
 
 
-def test_negative_delta_means_now() -> None:
-    assert parse_retry_after("-5") == 0.0
+@pytest.mark.parametrize("value", ["-5", "1_000", "inf", "1e3", "+3"])
+def test_delta_seconds_outside_rfc_9110_is_unreadable(value: str) -> None:
+    # Not digits: the SDK falls back to its own backoff instead of guessing.
+    assert parse_retry_after(value) is None
 
 
 # -- RetryPolicy -------------------------------------------------------------------------

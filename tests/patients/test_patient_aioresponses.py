@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
+from _aioresponses_compat import compat_aioresponses
 from _patient_helpers import MOTHER_NIK, NIK, PATIENT_PATH, TOKEN_ANSWER, make_client, minimal_wire
 from aiohttp.client_reqrep import ConnectionKey
-from aioresponses import aioresponses
 
 from sehatmu_async import (
     APIError,
@@ -29,20 +28,6 @@ from sehatmu_async import (
 
 BASE = "https://api.test"
 CREATE_URL = BASE + PATIENT_PATH
-
-
-class _CompatResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 predates aiohttp 3.13's required ``stream_writer`` argument."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-class compat_aioresponses(aioresponses):
-    def add(self, url: Any, method: str = "GET", *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", _CompatResponse)
-        super().add(url, method, *args, **kwargs)
 
 
 @pytest.fixture

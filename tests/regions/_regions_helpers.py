@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestServer
 
 from sehatmu_async import Region, RetryPolicy, SehatMuClient
 from sehatmu_async._models import RegionLevel
+from sehatmu_async.sandbox import Sandbox
 
 LEVELS = ("provinces", "cities", "districts", "sub_districts")
 TOTALS = {"provinces": 37, "cities": 514, "districts": 7277, "sub_districts": 83763}

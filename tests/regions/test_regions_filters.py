@@ -99,6 +99,8 @@ def _calls() -> list[tuple[str, Any]]:
         (["111"], "districts"),
         ([True], "cities"),
         ("", "cities"),
+        (1.5, "cities"),
+        (object(), "districts"),
     ]:
         calls.append(
             (
@@ -106,7 +108,16 @@ def _calls() -> list[tuple[str, Any]]:
                 lambda r, p=parents, n=level: r.pull(n, parent_codes=p),
             )
         )
+    for direction in ("up", "prev", None):
+        calls.append(
+            (f"pages direction={direction!r}", lambda r, d=direction: _first(r.cities().pages(d)))
+        )
     return calls
+
+
+async def _first(pages: Any) -> None:
+    async for _ in pages:
+        break
 
 
 CALLS = _calls()

@@ -94,6 +94,16 @@ async def test_seed_last_page_pull(serve: Serve) -> None:
     assert platform.count() == 1
 
 
+async def test_full_last_page_with_next_cursor_ends_the_walk(serve: Serve) -> None:
+    # The seed example at limit 2: a full page, page.next 2 and cursors, yet the last.
+    body = SEED_PROVINCES_V2.replace('"limit": 10', '"limit": 2')
+    platform = MiniPlatform().route(V2["provinces"], lambda _: raw_response(body))
+    client = await serve(platform)
+    assert [r async for r in client.regions.provinces(limit=2)] == SEED_REGIONS
+    assert [r async for r in client.regions.pull("provinces", limit=2)] == SEED_REGIONS
+    assert platform.count() == 2  # one request per walk
+
+
 # -- total_page rounded down (the documents' 514 cities / 10 = 51) ------------------------
 
 
@@ -314,7 +324,7 @@ def test_meta_numbers_as_digit_strings_are_read() -> None:
     meta = good_meta()
     meta["page"].update(current="1", total="2", total_page="1", limit="10")
     ctx = ResponseContext(status=200, method="GET", url="u", path="/p", request_id=None)
-    decoded, nxt, prev = decode_page_meta({"meta": meta}, [None, None], ctx)  # type: ignore[list-item]
+    decoded, nxt, prev = decode_page_meta({"meta": meta}, SEED_REGIONS, ctx)
     assert (decoded.current, decoded.total, decoded.total_page, decoded.limit) == (1, 2, 1, 10)
     assert (nxt, prev) == ("MTI=", "MTE=")
 
@@ -445,6 +455,42 @@ async def test_short_page_in_a_pull_is_an_incomplete_download(serve: Serve) -> N
     assert set(got) == codes("cities") - {DROPPED}
     assert len(got) == 513
     assert platform.count() == 11
+
+
+async def test_pull_from_a_server_ignoring_current_page(serve: Serve) -> None:
+    # Every request gets page 1's regions back, with the asked number echoed in meta.
+    def tamper(info: dict[str, Any]) -> None:
+        limit = info["limit"]
+        info["rows"] = sorted(KeysetServer("cities").rows)[:limit]
+
+    platform = MiniPlatform().route(V2["cities"], KeysetServer("cities", tamper=tamper))
+    client = await serve(platform)
+    with pytest.raises(PaginationError, match="only regions already delivered"):
+        await drain(client.regions.pull("cities", limit=100, concurrency=1))
+
+
+async def test_pull_delivers_each_region_once_from_overlapping_pages(serve: Serve) -> None:
+    ordered = sorted_codes("cities")
+    lost = {ordered[100], ordered[160]}
+
+    # Page 3 starts with page 2's last city instead of its own first one, and page 4
+    # lists one of its cities twice in place of another.
+    def tamper(info: dict[str, Any]) -> None:
+        rows = info["rows"]
+        if info["current"] == 3:
+            info["rows"] = [next(r for r in KeysetServer("cities").rows if r[0] == ordered[99])]
+            info["rows"] += rows[1:]
+        if info["current"] == 4:
+            info["rows"] = [*rows[:10], rows[9], *rows[11:]]
+
+    platform = MiniPlatform().route(V2["cities"], KeysetServer("cities", tamper=tamper))
+    client = await serve(platform)
+    got: list[str] = []
+    with pytest.raises(IncompleteDownloadError) as caught:
+        await drain(client.regions.pull("cities", limit=50, concurrency=3), got)
+    assert len(got) == len(set(got)) == 512
+    assert set(got) == codes("cities") - lost
+    assert (caught.value.expected, caught.value.delivered) == (514, 512)
 
 
 # -- pages that lie about their number, pages that keep failing ------------------------------

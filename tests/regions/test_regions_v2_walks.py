@@ -36,6 +36,16 @@ async def test_v2_full_walk_matches_the_data(
         )
 
 
+@pytest.mark.parametrize(("level", "limit", "pages"), [("cities", 257, 2), ("provinces", 37, 1)])
+async def test_v2_walk_ends_on_a_full_last_page(
+    sehatmu_sandbox: SandboxHarness, level: str, limit: int, pages: int
+) -> None:
+    # The last page is full and has a next cursor: current >= total_page ends the walk.
+    got = [r.code async for r in getattr(sehatmu_sandbox.client.regions, level)(limit=limit)]
+    assert got == list(sorted_codes(level))
+    assert sehatmu_sandbox.counters.by_route[SANDBOX_V2[level]] == pages
+
+
 async def test_v2_pages_and_meta(sehatmu_sandbox: SandboxHarness) -> None:
     pager = sehatmu_sandbox.client.regions.cities(limit=100)
     seen: list[RegionPage] = [page async for page in pager.pages()]

@@ -318,11 +318,23 @@ async def test_patch_replaces_and_bumps_the_version(
         assert await r.json() == body
 
 
+async def test_replace_sets_a_member_the_patient_does_not_have_yet(
+    sandbox: Sandbox, session: aiohttp.ClientSession, auth: dict[str, str]
+) -> None:
+    # The documents' own example, on a Patient created without a language.
+    _, created = await create(sandbox, session, auth, patient())
+    assert "language" not in created
+    operations = [{"op": "replace", "path": "/language", "value": "id"}]
+    status, answer = await patch(sandbox, session, auth, created["id"], operations)
+    assert status == 200
+    assert answer["language"] == "id"
+
+
 @pytest.mark.parametrize(
     ("operations", "status"),
     [
         ([{"op": "add", "path": "/language", "value": "id"}], 400),
-        ([{"op": "replace", "path": "/language", "value": "id"}], 400),  # no such element yet
+        ([{"op": "replace", "path": "/contact/0/name", "value": "X"}], 400),  # no such parent
         ([{"op": "replace", "path": "/name/5/family", "value": "X"}], 400),
         ([{"op": "replace", "path": "language", "value": "id"}], 400),
         ([{"op": "replace", "path": "/id", "value": "P0"}], 400),
