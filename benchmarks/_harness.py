@@ -30,7 +30,7 @@ class SandboxProcess:
 
 
 def start_sandbox(latency_ms: float = 0.0) -> SandboxProcess:
-    process = subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)
+    process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks._server", "--latency-ms", str(latency_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

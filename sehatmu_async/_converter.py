@@ -14,12 +14,7 @@ import cattrs
 
 from ._models import Region, RegionLevel
 
-__all__ = [
-    "RegionShapeError",
-    "converter",
-    "structure_keyed_regions",
-    "structure_regions",
-]
+__all__ = ["RegionShapeError", "converter", "region_keys", "structure_regions"]
 
 converter = cattrs.Converter()
 
@@ -74,60 +69,61 @@ _set_level = Region.__dict__["level"].__set__
 
 def structure_regions(items: Any, level: RegionLevel) -> list[Region]:
     """Decode a page's ``data`` list into ``Region`` objects, checking every item."""
-    return _structure(items, level, None)[0]
+    return _structure(items, level)
 
 
-def structure_keyed_regions(
-    items: Any, level: RegionLevel
-) -> tuple[list[Region], list[int] | None]:
-    """Decode like :func:`structure_regions` and also return each code as an integer key.
-
-    The keys are None if any code is not a digit string of the level's length.
-    One pass for both, because this runs for every one of 83,763 villages.
-    """
-    return _structure(items, level, level.code_length)
-
-
-def _structure(
-    items: Any, level: RegionLevel, width: int | None
-) -> tuple[list[Region], list[int] | None]:
-    # The platform's items are dicts of four strings: that shape takes a fast path
-    # with exact type checks (no ABC isinstance); anything else the checked path.
+def _structure(items: Any, level: RegionLevel) -> list[Region]:
     if not isinstance(items, list):
         raise RegionShapeError(f"data is {type(items).__name__}, not a list")
     out: list[Region] = []
     append = out.append
-    keys: list[int] | None = [] if width is not None else None
-    for index, item in enumerate(items):
-        region = None
-        if type(item) is dict:
-            code = item.get("code")
-            parent = item.get("parent_code")
-            bps = item.get("bps_code")
-            name = item.get("name")
-            if (
-                type(code) is str
-                and code
-                and type(name) is str
-                and type(parent) is str
-                and type(bps) is str
-            ):
-                region = _new(Region)
-                _set_code(region, code)
-                _set_parent(region, parent or None)
-                _set_bps(region, bps or None)
-                _set_name(region, name)
-                _set_level(region, level)
-        if region is None:
-            region = _slow_region(item, index, level)
+    # The platform's items are dicts of four strings: those take this loop, with exact
+    # type checks (no ABC isinstance); the first item of another shape hands the rest
+    # to the checked path, which names the bad item.
+    for item in items:
+        if type(item) is not dict:
+            break
+        code = item.get("code")
+        parent = item.get("parent_code")
+        bps = item.get("bps_code")
+        name = item.get("name")
+        if not (
+            type(code) is str
+            and code
+            and type(name) is str
+            and type(parent) is str
+            and type(bps) is str
+        ):
+            break
+        region = _new(Region)
+        _set_code(region, code)
+        _set_parent(region, parent or None)
+        _set_bps(region, bps or None)
+        _set_name(region, name)
+        _set_level(region, level)
         append(region)
-        if keys is not None:
-            code = region.code
-            if len(code) == width and code.isascii() and code.isdigit():
-                keys.append(int(code))
-            else:
-                keys = None
-    return out, keys
+    for index in range(len(out), len(items)):
+        append(_slow_region(items[index], index, level))
+    return out
+
+
+def region_keys(regions: list[Region], level: RegionLevel) -> list[int] | None:
+    """Each region's code as an integer, or None if one is not a code of ``level``."""
+    return _keys([region.code for region in regions], level.code_length)
+
+
+def _keys(codes: list[str], width: int) -> list[int] | None:
+    """Codes as integers if every one is ``width`` ASCII digits, else None.
+
+    Checked on the joined page and the set of lengths: C-level loops, not per-item
+    Python, since this runs for every village of a pull.
+    """
+    if not codes:
+        return []
+    joined = "".join(codes)
+    if not (joined.isascii() and joined.isdigit()) or set(map(len, codes)) != {width}:
+        return None
+    return list(map(int, codes))
 
 
 def _structure_region(obj: Any, _: type) -> Region:

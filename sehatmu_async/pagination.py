@@ -16,12 +16,12 @@ partial page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sized
 from typing import Any, Literal
 
 import attrs
 
-from ._converter import RegionShapeError, structure_keyed_regions, structure_regions
+from ._converter import RegionShapeError, region_keys, structure_regions
 from ._decoders import ResponseContext, shape_error
 from ._models import Region, RegionLevel
 from .errors import ConfigurationError, IncompleteDownloadError, PaginationError
@@ -30,8 +30,9 @@ __all__ = [
     "PageMeta",
     "RegionPage",
     "RegionPager",
-    "decode_keyed_region_page",
     "decode_page_meta",
+    "decode_pull_page",
+    "decode_pulled_regions",
     "decode_region_list",
     "decode_region_page",
 ]
@@ -115,23 +116,41 @@ def decode_region_page(
     return (items, *decode_page_meta(obj, items, ctx))
 
 
-def decode_keyed_region_page(
-    obj: Any, level: RegionLevel, ctx: ResponseContext, body: bytes = b""
-) -> tuple[list[Region], list[int], PageMeta]:
-    """Decode a v2 answer for a bulk pull: items, their integer code keys, and meta."""
+def decode_pull_page(
+    obj: Any, ctx: ResponseContext, body: bytes = b""
+) -> tuple[list[Any], PageMeta]:
+    """A v2 answer for a bulk pull: its ``data`` list still undecoded, and checked meta.
+
+    The regions are decoded by :func:`decode_pulled_regions` when the consumer reaches
+    the page: parsed JSON of strings is not tracked by the garbage collector, Regions
+    are, and a pull holds several pages in flight.
+    """
+    data = _data_list(obj, ctx, body)
+    if not isinstance(data, list):
+        raise shape_error(ctx, body, f"data is {type(data).__name__}, not a list")
+    return data, decode_page_meta(obj, data, ctx)[0]
+
+
+def decode_pulled_regions(
+    data: list[Any], level: RegionLevel, ctx: ResponseContext, body_excerpt: bytes
+) -> tuple[list[Region], list[int]]:
+    """Decode a pulled page's ``data``: the regions and their codes as integer keys."""
     try:
-        items, keys = structure_keyed_regions(_data_list(obj, ctx, body), level)
+        items = structure_regions(data, level)
     except RegionShapeError as exc:
-        raise shape_error(ctx, body, str(exc)) from None
+        raise shape_error(ctx, body_excerpt, str(exc)) from None
+    keys = region_keys(items, level)
     if keys is None:
         raise shape_error(
-            ctx, body, f"a code in the page is not a {level.code_length}-digit {level.value} code"
+            ctx,
+            body_excerpt,
+            f"a code in the page is not a {level.code_length}-digit {level.value} code",
         )
-    return items, keys, decode_page_meta(obj, items, ctx)[0]
+    return items, keys
 
 
 def decode_page_meta(
-    obj: Any, items: list[Region], ctx: ResponseContext
+    obj: Any, items: Sized, ctx: ResponseContext
 ) -> tuple[PageMeta, str | None, str | None]:
     """Check and decode ``meta`` of a v2 answer whose ``data`` decoded to ``items``."""
     meta_raw = obj.get("meta") if isinstance(obj, Mapping) else None

@@ -15,14 +15,14 @@ import math
 import sys
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
 from anyio.streams.memory import MemoryObjectSendStream
 
 from .._codeset import CodeSet
-from .._decoders import ResponseContext
+from .._decoders import BODY_EXCERPT_CHARS, ResponseContext
 from .._models import Region, RegionLevel
 from ..errors import ConfigurationError, IncompleteDownloadError, PaginationError
 from ..pagination import (
@@ -30,7 +30,8 @@ from ..pagination import (
     PageFetcher,
     PageMeta,
     RegionPager,
-    decode_keyed_region_page,
+    decode_pull_page,
+    decode_pulled_regions,
     decode_region_list,
     decode_region_page,
 )
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["RegionStream", "Regions", "RegionsV1"]
 
 MAX_LIMIT = 2000
+BODY_EXCERPT_BYTES = BODY_EXCERPT_CHARS * 4
 #: Parent codes per query in a tree walk: keeps each URL's filter under ~1000 characters.
 _FILTER_CHARS = 1000
 #: No pull plans more pages than this for one query, whatever the server claims.
@@ -131,9 +133,11 @@ def _batches(level: RegionLevel, parents: Sequence[str]) -> list[dict[str, str]]
 class _PulledPage:
     query: int
     number: int
-    items: list[Region]
-    keys: list[int]
+    data: list[Any]
     meta: PageMeta
+    ctx: ResponseContext
+    #: Enough of the body for an error's excerpt, if decoding the page fails later.
+    body_excerpt: bytes
 
 
 def _leaf_error(group: BaseException) -> BaseException:
@@ -151,12 +155,10 @@ def _leaf_error(group: BaseException) -> BaseException:
 class RegionStream:
     """What ``client.regions.pull`` returns: an async iterator of regions with ``aclose()``.
 
-    It flattens the pull's per-page batches into single regions.
-
-    A plain class rather than an async generator: one cheap ``__anext__`` per
-    region instead of a generator hop per layer. Leaving early closes the page
-    generator (``aclose``, or its finalizer when this object is collected), which
-    cancels the fetches.
+    It flattens the pull's per-page batches into single regions. A plain class rather
+    than an async generator: one cheap ``__anext__`` per region instead of a generator
+    hop per layer. Leaving early closes the page generator (``aclose``, or its
+    finalizer when this object is collected), which cancels the fetches.
     """
 
     __slots__ = ("_batch", "_batches", "_index")
@@ -181,7 +183,6 @@ class RegionStream:
 
     async def aclose(self) -> None:
         """Stop the pull now: cancel fetches in flight and release their connections."""
-        # Drop the rest of the current page too: a closed stream yields nothing more.
         self._batch = []
         self._index = 0
         await self._batches.aclose()
@@ -403,8 +404,9 @@ class Regions:
     ) -> AsyncGenerator[list[Region], None]:
         """Exactly-once delivery of every region the queries cover, count-checked.
 
-        Yields one list per page: per-item generator hops would dominate the cost
-        of a village pull.
+        Yields one page at a time, decoded only now: pages wait in flight as parsed
+        JSON (not tracked by the garbage collector), and per-item generator hops
+        would dominate the cost of a village pull.
         """
         if not queries:
             return
@@ -415,17 +417,20 @@ class Regions:
             async for page in pages:
                 if page.number == 1:
                     expected += page.meta.total
-                fresh = seen.add(page.keys)
-                if page.items and not fresh:
+                items, keys = decode_pulled_regions(
+                    page.data, level, page.ctx, page.body_excerpt
+                )
+                fresh = seen.add(keys)
+                if items and not fresh:
                     raise PaginationError(
                         f"page {page.number} of {level.value} held only regions already "
                         "delivered; the server is not paging by current_page"
                     )
-                if len(fresh) == len(page.items):
-                    batch = page.items
+                if len(fresh) == len(items):
+                    batch = items
                 else:
                     batch = []
-                    for region, key in zip(page.items, page.keys, strict=True):
+                    for region, key in zip(items, keys, strict=True):
                         if key in fresh:
                             fresh.discard(key)
                             batch.append(region)
@@ -513,12 +518,17 @@ class Regions:
         response = await self._client.request(
             "GET", f"/masterdata/v2/{level.path}", params=params
         )
-        items, keys, meta = decode_keyed_region_page(
-            response.json(), level, response.ctx, response.body
-        )
+        data, meta = decode_pull_page(response.json(), response.ctx, response.body)
         if meta.current != number:
             raise PaginationError(
                 f"asked {level.value} page {number} but the server answered page "
                 f"{meta.current} [request id {response.ctx.request_id}]"
             )
-        return _PulledPage(query=index, number=number, items=items, keys=keys, meta=meta)
+        return _PulledPage(
+            query=index,
+            number=number,
+            data=data,
+            meta=meta,
+            ctx=response.ctx,
+            body_excerpt=response.body[:BODY_EXCERPT_BYTES],
+        )

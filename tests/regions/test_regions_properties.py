@@ -14,8 +14,9 @@ from sehatmu_async import PageMeta, Region, RegionLevel, SehatMuError
 from sehatmu_async._codeset import CodeSet
 from sehatmu_async._decoders import ResponseContext
 from sehatmu_async.pagination import (
-    decode_keyed_region_page,
     decode_page_meta,
+    decode_pull_page,
+    decode_pulled_regions,
     decode_region_list,
     decode_region_page,
 )
@@ -188,9 +189,11 @@ def test_decode_region_page_never_raises_anything_else(obj: Any, level: RegionLe
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(obj=any_page, level=st.sampled_from(list(RegionLevel)))
-def test_decode_keyed_region_page_never_raises_anything_else(obj: Any, level: RegionLevel) -> None:
+def test_decode_pulled_page_never_raises_anything_else(obj: Any, level: RegionLevel) -> None:
+    # A pull checks meta when the page arrives and decodes regions when it is consumed.
     try:
-        regions, keys, meta = decode_keyed_region_page(obj, level, CTX, b"{}")
+        data, meta = decode_pull_page(obj, CTX, b"{}")
+        regions, keys = decode_pulled_regions(data, level, CTX, b"{}")
     except SehatMuError:
         return
     assert len(keys) == len(regions)
