@@ -18,7 +18,6 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import attrs
 from anyio.streams.memory import MemoryObjectSendStream
 
 from .._codeset import CodeSet
@@ -40,7 +39,7 @@ if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
-    from .._base_client import BaseClient
+    from .._base_client import BaseClient, Response
 
 __all__ = ["RegionStream", "Regions", "RegionsV1"]
 
@@ -129,15 +128,44 @@ def _batches(level: RegionLevel, parents: Sequence[str]) -> list[dict[str, str]]
     ]
 
 
-@attrs.frozen(slots=True)
 class _PulledPage:
-    query: int
-    number: int
-    data: list[Any]
-    meta: PageMeta
-    ctx: ResponseContext
-    #: Enough of the body for an error's excerpt, if decoding the page fails later.
-    body_excerpt: bytes
+    """A fetched page of a pull, waiting for the consumer.
+
+    Pages wait as the raw answer (about 110 bytes a village, no Python objects to
+    track) and are parsed, checked and decoded when the consumer reaches them; only
+    page 1 is parsed on arrival, because its meta plans the other pages.
+    """
+
+    __slots__ = ("meta", "number", "parsed", "response")
+
+    def __init__(self, number: int, response: Response) -> None:
+        self.number = number
+        self.response = response
+        self.parsed: list[Any] | None = None
+        self.meta: PageMeta | None = None
+
+    def parse(self, level: RegionLevel) -> tuple[list[Any], PageMeta]:
+        """The page's ``data`` (undecoded) and meta, checked; parses once."""
+        if self.parsed is None or self.meta is None:
+            response = self.response
+            data, meta = decode_pull_page(response.json(), response.ctx, response.body)
+            if meta.current != self.number:
+                raise PaginationError(
+                    f"asked {level.value} page {self.number} but the server answered page "
+                    f"{meta.current} [request id {response.ctx.request_id}]"
+                )
+            self.parsed, self.meta = data, meta
+        return self.parsed, self.meta
+
+    def regions(self, level: RegionLevel) -> tuple[list[Region], list[int], PageMeta]:
+        data, meta = self.parse(level)
+        # The parsed dicts are garbage once decoded: keep only the Regions alive.
+        self.parsed = None
+        response = self.response
+        items, keys = decode_pulled_regions(
+            data, level, response.ctx, response.body[:BODY_EXCERPT_BYTES]
+        )
+        return items, keys, meta
 
 
 def _leaf_error(group: BaseException) -> BaseException:
@@ -404,9 +432,9 @@ class Regions:
     ) -> AsyncGenerator[list[Region], None]:
         """Exactly-once delivery of every region the queries cover, count-checked.
 
-        Yields one page at a time, decoded only now: pages wait in flight as parsed
-        JSON (not tracked by the garbage collector), and per-item generator hops
-        would dominate the cost of a village pull.
+        Yields one page at a time, decoded only now (see :class:`_PulledPage`); one
+        list per page because per-item generator hops would dominate the cost of a
+        village pull.
         """
         if not queries:
             return
@@ -415,11 +443,9 @@ class Regions:
         delivered = 0
         async with aclosing(self._pages(level, queries, concurrency, limit)) as pages:
             async for page in pages:
+                items, keys, meta = page.regions(level)
                 if page.number == 1:
-                    expected += page.meta.total
-                items, keys = decode_pulled_regions(
-                    page.data, level, page.ctx, page.body_excerpt
-                )
+                    expected += meta.total
                 fresh = seen.add(keys)
                 if items and not fresh:
                     raise PaginationError(
@@ -484,9 +510,9 @@ class Regions:
             nonlocal outstanding
             async for index, number in jobs_receive:
                 async with limiter:
-                    page = await self._pull_page(level, queries[index], index, number, limit)
+                    page = await self._pull_page(level, queries[index], number, limit)
                 if number == 1:
-                    pages = page.meta.last_page
+                    pages = page.parse(level)[1].last_page
                     if pages > _MAX_PAGES:
                         raise PaginationError(
                             f"{level.value}: the server claims {pages} pages; refusing to plan "
@@ -508,7 +534,6 @@ class Regions:
         self,
         level: RegionLevel,
         query: dict[str, str],
-        index: int,
         number: int,
         limit: int,
     ) -> _PulledPage:
@@ -518,17 +543,4 @@ class Regions:
         response = await self._client.request(
             "GET", f"/masterdata/v2/{level.path}", params=params
         )
-        data, meta = decode_pull_page(response.json(), response.ctx, response.body)
-        if meta.current != number:
-            raise PaginationError(
-                f"asked {level.value} page {number} but the server answered page "
-                f"{meta.current} [request id {response.ctx.request_id}]"
-            )
-        return _PulledPage(
-            query=index,
-            number=number,
-            data=data,
-            meta=meta,
-            ctx=response.ctx,
-            body_excerpt=response.body[:BODY_EXCERPT_BYTES],
-        )
+        return _PulledPage(number, response)
