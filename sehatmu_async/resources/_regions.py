@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["RegionStream", "Regions", "RegionsV1"]
 
 MAX_LIMIT = 2000
+#: Regions decoded at a time in a pull (see ``_PulledPage.chunks``).
+_CHUNK = 256
 BODY_EXCERPT_BYTES = BODY_EXCERPT_CHARS * 4
 #: Parent codes per query in a tree walk: keeps each URL's filter under ~1000 characters.
 _FILTER_CHARS = 1000
@@ -157,15 +159,21 @@ class _PulledPage:
             self.parsed, self.meta = data, meta
         return self.parsed, self.meta
 
-    def regions(self, level: RegionLevel) -> tuple[list[Region], list[int], PageMeta]:
-        data, meta = self.parse(level)
-        # The parsed dicts are garbage once decoded: keep only the Regions alive.
+    def chunks(self, level: RegionLevel) -> Iterator[tuple[list[Region], list[int]]]:
+        """The page's regions and integer code keys, a chunk at a time.
+
+        Chunks stay below the garbage collector's young-generation threshold (700
+        allocations), so a consumer that drops regions as it goes keeps few of them
+        alive through a collection: whole pages of live Regions were promoted and
+        made the collector re-walk the whole heap several times per village pull.
+        """
+        data, _ = self.parse(level)
+        # The parsed dicts are garbage once decoded: the page keeps only its raw answer.
         self.parsed = None
         response = self.response
-        items, keys = decode_pulled_regions(
-            data, level, response.ctx, response.body[:BODY_EXCERPT_BYTES]
-        )
-        return items, keys, meta
+        excerpt = response.body[:BODY_EXCERPT_BYTES]
+        for start in range(0, len(data), _CHUNK):
+            yield decode_pulled_regions(data[start : start + _CHUNK], level, response.ctx, excerpt)
 
 
 def _leaf_error(group: BaseException) -> BaseException:
@@ -443,25 +451,28 @@ class Regions:
         delivered = 0
         async with aclosing(self._pages(level, queries, concurrency, limit)) as pages:
             async for page in pages:
-                items, keys, meta = page.regions(level)
+                page_fresh = 0
+                meta = page.parse(level)[1]
                 if page.number == 1:
                     expected += meta.total
-                fresh = seen.add(keys)
-                if items and not fresh:
+                for items, keys in page.chunks(level):
+                    fresh = seen.add(keys)
+                    page_fresh += len(fresh)
+                    if len(fresh) == len(items):
+                        batch = items
+                    else:
+                        batch = []
+                        for region, key in zip(items, keys, strict=True):
+                            if key in fresh:
+                                fresh.discard(key)
+                                batch.append(region)
+                    delivered += len(batch)
+                    yield batch
+                if meta.item_count and not page_fresh:
                     raise PaginationError(
                         f"page {page.number} of {level.value} held only regions already "
                         "delivered; the server is not paging by current_page"
                     )
-                if len(fresh) == len(items):
-                    batch = items
-                else:
-                    batch = []
-                    for region, key in zip(items, keys, strict=True):
-                        if key in fresh:
-                            fresh.discard(key)
-                            batch.append(region)
-                delivered += len(batch)
-                yield batch
         if delivered < expected:
             raise IncompleteDownloadError(
                 f"pulled {delivered} of {expected} {level.value}: the platform's pages came back "
