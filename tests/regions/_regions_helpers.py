@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import csv
 import gc
-import gzip
-import io
 import math
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import orjson
+from _wilayah_data import Row, rows
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -26,7 +22,6 @@ from sehatmu_async._models import RegionLevel
 from sehatmu_async.sandbox import Sandbox
 
 LEVELS = ("provinces", "cities", "districts", "sub_districts")
-TOTALS = {"provinces": 37, "cities": 514, "districts": 7277, "sub_districts": 83763}
 V2 = {level: f"/masterdata/v2/{level.replace('_', '-')}" for level in LEVELS}
 V1 = {level: f"/masterdata/v1/{level.replace('_', '-')}" for level in LEVELS}
 SANDBOX_V2 = {level: f"GET {path}" for level, path in V2.items()}
@@ -34,8 +29,6 @@ TOKEN_ROUTE = "POST /oauth2/v1/accesstoken"
 CLIENT_ID = "regions-test-client"
 CLIENT_SECRET = "regions-test-secret-0123456789"
 
-#: ``/work/shared/data/wilayah`` beside the repository (the issue's reference files).
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "wilayah"
 
 #: The v2 provinces example of seeds/001, byte for byte as the document prints it.
 SEED_PROVINCES_V2 = """{
@@ -78,24 +71,6 @@ SEED_PROVINCES_V2 = """{
 # -- reference data ----------------------------------------------------------------------
 
 
-Row = tuple[str, str, str, str]  # code, parent_code, bps_code, name
-
-
-@cache
-def rows(level: str) -> tuple[Row, ...]:
-    """The rows of ``<level>.csv``, from the shared data files (or the packaged copy)."""
-    path = SHARED_DATA / f"{level}.csv"
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-    else:  # pragma: no cover - only outside this workspace
-        packaged = resources.files("sehatmu_async.sandbox") / "data" / f"{level}.csv.gz"
-        text = gzip.decompress(packaged.read_bytes()).decode("utf-8")
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader)
-    assert header == ["code", "parent_code", "bps_code", "name"]
-    out = tuple((r[0], r[1], r[2], r[3]) for r in reader)
-    assert len(out) == TOTALS[level], (level, len(out))
-    return out
 
 
 @cache

@@ -8,11 +8,11 @@ import pytest
 from _regions_helpers import (
     SANDBOX_V2,
     TOKEN_ROUTE,
-    TOTALS,
     children,
     codes,
     make_client,
 )
+from _wilayah_data import TOTALS
 
 from sehatmu_async import Region, RegionLevel, RetryPolicy
 from sehatmu_async.sandbox import Sandbox

@@ -11,7 +11,6 @@ import orjson
 import pytest
 from _regions_helpers import (
     SEED_PROVINCES_V2,
-    SHARED_DATA,
     V1,
     V2,
     KeysetServer,
@@ -26,6 +25,7 @@ from _regions_helpers import (
     settle,
     sorted_codes,
 )
+from _wilayah_data import SHARED_DATA
 from aiohttp import web
 
 from sehatmu_async import (

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from _regions_helpers import TOTALS, children, region, row_of, rows
+from _regions_helpers import (
+    children,
+    region,
+    row_of,
+)
+from _wilayah_data import TOTALS, rows
 
 from sehatmu_async import ConfigurationError, Region, RegionLevel
 from sehatmu_async.testing import SandboxHarness

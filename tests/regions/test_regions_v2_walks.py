@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from _regions_helpers import SANDBOX_V2, TOTALS, children, codes, region, rows, sorted_codes
+from _regions_helpers import (
+    SANDBOX_V2,
+    children,
+    codes,
+    region,
+    sorted_codes,
+)
+from _wilayah_data import TOTALS, rows
 
 from sehatmu_async import RegionLevel, RegionPage, RegionPager
 from sehatmu_async.testing import SandboxHarness

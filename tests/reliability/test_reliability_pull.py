@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import itertools
 import random
-from pathlib import Path
 
 import pytest
 from _reliability_helpers import acquired_connections, client_for, other_tasks, settle
+from _wilayah_data import rows
 
 from sehatmu_async.sandbox import Sandbox, SandboxFaults
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "wilayah"
-
 
 def _village_codes() -> set[str]:
-    with (DATA / "sub_districts.csv").open(encoding="utf-8") as handle:
-        return {row["code"] for row in csv.DictReader(handle)}
+    return {row[0] for row in rows("sub_districts")}
 
 
 async def test_full_pull_through_faults_and_short_tokens_delivers_every_village_once() -> None:
