@@ -104,6 +104,26 @@ def _describe_network_error(exc: BaseException) -> tuple[bool, str]:
     return False, f"the request failed ({type(exc).__name__})"
 
 
+def _log_attempt(
+    method: str,
+    path: str,
+    outcome: int | str,
+    attempt: int,
+    elapsed: float,
+    retry_in: float | None,
+) -> None:
+    # The path only: query strings can carry a NIK, and headers carry the token.
+    logger.debug(
+        "%s %s -> %s attempt=%d elapsed=%.3fs%s",
+        method,
+        path,
+        outcome,
+        attempt,
+        elapsed,
+        "" if retry_in is None else f" retry_in={retry_in:.2f}s",
+    )
+
+
 def _redacted_url(base_url: str, path: str, params: Mapping[str, str] | None) -> str:
     if not params:
         return base_url + path
@@ -292,15 +312,7 @@ class BaseClient:
                 retry_in = self._retry_delay(
                     policy, attempt, deadline, None, allowed=idempotent or failure.not_sent
                 )
-                logger.debug(
-                    "%s %s -> %s attempt=%d elapsed=%.3fs%s",
-                    method,
-                    path,
-                    failure.description,
-                    attempt,
-                    elapsed,
-                    "" if retry_in is None else f" retry_in={retry_in:.2f}s",
-                )
+                _log_attempt(method, path, failure.description, attempt, elapsed, retry_in)
                 if retry_in is not None:
                     await self._sleep(retry_in)
                     continue
@@ -326,15 +338,7 @@ class BaseClient:
             if policy.retryable_status(status) and idempotent:
                 server_wait = parse_retry_after(resp_headers.get("Retry-After"))
                 retry_in = self._retry_delay(policy, attempt, deadline, server_wait, allowed=True)
-            logger.debug(
-                "%s %s -> %d attempt=%d elapsed=%.3fs%s",
-                method,
-                path,
-                status,
-                attempt,
-                elapsed,
-                "" if retry_in is None else f" retry_in={retry_in:.2f}s",
-            )
+            _log_attempt(method, path, status, attempt, elapsed, retry_in)
             if retry_in is not None:
                 await self._sleep(retry_in)
                 continue

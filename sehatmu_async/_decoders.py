@@ -250,14 +250,7 @@ def error_for_response(
     if outcome is not None:
         return _outcome_error(outcome, ctx, body)
     if mapping is not None and (message := _master_data_message(mapping)) is not None:
-        return _build(
-            MasterDataError,
-            ctx,
-            body,
-            _one_line(message),
-            "fix the region query's parameters",
-            api_message=message,
-        )
+        return _master_data_error(ctx, body, message)
     return _build(
         APIError,
         ctx,
@@ -305,26 +298,24 @@ def raise_for_embedded_error(ctx: ResponseContext, obj: Any, body: bytes) -> Non
         return
     code = obj.get("status_code")
     if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
-        message = _master_data_message(obj) or "error"
-        raise _build(
-            MasterDataError,
-            ctx,
-            body,
-            _one_line(message),
-            "fix the region query's parameters",
-            api_message=message,
-        )
+        raise _master_data_error(ctx, body, _master_data_message(obj) or "error")
     if obj.get("error") is True:
         flagged = obj.get("message")
-        text = flagged if isinstance(flagged, str) else "error flag set"
-        raise _build(
-            MasterDataError,
-            ctx,
-            body,
-            _one_line(text),
-            "fix the region query's parameters",
-            api_message=text,
+        raise _master_data_error(
+            ctx, body, flagged if isinstance(flagged, str) else "error flag set"
         )
+
+
+def _master_data_error(ctx: ResponseContext, body: bytes, message: str) -> APIError:
+    """Master Wilayah's own refusal (its ``status_code`` envelope or ``error`` flag)."""
+    return _build(
+        MasterDataError,
+        ctx,
+        body,
+        _one_line(message),
+        "fix the region query's parameters",
+        api_message=message,
+    )
 
 
 def shape_error(ctx: ResponseContext, body: bytes, what: str) -> APIError:
