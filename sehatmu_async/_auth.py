@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 
 from ._token import AccessToken
-from .errors import ConfigurationError
+from .errors import ConfigurationError, TransportError
 
 __all__ = ["TokenCache"]
 
@@ -79,6 +79,7 @@ class TokenCache:
         self._soft_retry_at = float("-inf")
         #: How many token requests this cache started (a request retried inside counts once).
         self.fetches = 0
+        self._closed = False
 
     def __repr__(self) -> str:
         state = "empty" if self._entry is None else "holding a token"
@@ -100,7 +101,15 @@ class TokenCache:
                     self._start(background=True)
                 return entry.token
         task = self._inflight or self._start(background=False)
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._closed and task.cancelled():
+                # aclose() stopped the renewal; this caller was not cancelled itself.
+                raise TransportError(
+                    "the client was closed while waiting for an access token"
+                ) from None
+            raise
 
     def invalidate(self, token: AccessToken) -> None:
         """Forget ``token`` after the server refused it, unless it was already replaced.
@@ -113,6 +122,7 @@ class TokenCache:
             self._entry = None
 
     async def aclose(self) -> None:
+        self._closed = True
         task, self._inflight = self._inflight, None
         if task is not None and not task.done():
             task.cancel()

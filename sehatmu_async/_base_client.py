@@ -75,11 +75,15 @@ class Response:
 
 
 class _Failure(Exception):
-    """Internal: a network failure, with whether the request provably never left."""
+    """Internal: a network failure, with whether the request provably never left.
 
-    def __init__(self, cause: BaseException, *, not_sent: bool, description: str) -> None:
+    It keeps only a description, never aiohttp's exception: those carry the request's
+    headers (the bearer token) and full URL (a NIK in a search) in ``request_info``,
+    and error reporters record chained exceptions' attributes.
+    """
+
+    def __init__(self, *, not_sent: bool, description: str) -> None:
         super().__init__(description)
-        self.cause = cause
         self.not_sent = not_sent
         self.description = description
 
@@ -99,6 +103,9 @@ def _describe_network_error(exc: BaseException) -> tuple[bool, str]:
         return False, "the server closed the connection without answering"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return False, "the answer was cut off"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # Its str() holds the full URL; the message is what the HTTP parser objected to.
+        return False, f"the server's answer was not valid HTTP ({exc.message})"
     if isinstance(exc, (aiohttp.ClientOSError, ConnectionError, OSError)):
         return False, f"the connection failed ({exc})"
     return False, f"the request failed ({type(exc).__name__})"
@@ -276,7 +283,13 @@ class BaseClient:
         url = self.base_url + path
         shown_url = _redacted_url(self.base_url, path, params)
         if json is not MISSING:
-            content = orjson.dumps(json)
+            try:
+                content = orjson.dumps(json)
+            except orjson.JSONEncodeError as exc:
+                raise ConfigurationError(
+                    f"{method} {path}: the payload cannot be sent as JSON ({exc}); nothing "
+                    "was sent"
+                ) from None
             content_type = content_type or "application/json"
         headers = dict(self._base_headers)
         if content_type is not None:
@@ -287,11 +300,19 @@ class BaseClient:
         reauthenticated = False
         while True:
             attempt += 1
+            if self._closed:
+                raise TransportError(
+                    f"{method} {path}: the client was closed while this call was running",
+                    method=method,
+                    url=shown_url,
+                    attempts=attempt - 1,
+                )
             token: AccessToken | None = None
             if auth:
                 token = await self._tokens.get()
                 headers["Authorization"] = token.authorization()
             started = self._clock()
+            failure: _Failure | None = None
             try:
                 status, resp_headers, body = await self._send(
                     session, method, url, params, content, headers, deadline - started
@@ -307,7 +328,10 @@ class BaseClient:
                     url=shown_url,
                     request_id=too_large.headers.get("X-Request-Id"),
                 ) from None
-            except _Failure as failure:
+            except _Failure as caught:
+                failure = caught
+            if failure is not None:
+                # Handled outside the except block, so the error raised has no context.
                 elapsed = self._clock() - started
                 retry_in = self._retry_delay(
                     policy, attempt, deadline, None, allowed=idempotent or failure.not_sent
@@ -318,7 +342,7 @@ class BaseClient:
                     continue
                 raise self._transport_error(
                     failure, method, shown_url, attempt, idempotent, json, content
-                ) from failure.cause
+                )
             elapsed = self._clock() - started
             request_id = resp_headers.get("X-Request-Id")
             retry_in = None
@@ -375,7 +399,7 @@ class BaseClient:
         allowed: bool,
     ) -> float | None:
         """Seconds to wait before the next attempt, or None if there is none."""
-        if not allowed or attempt >= policy.attempts:
+        if not allowed or self._closed or attempt >= policy.attempts:
             return None
         if server_wait is not None:
             if server_wait > policy.retry_after_cap:
@@ -399,9 +423,7 @@ class BaseClient:
     ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         timeout = self._timeout
         if remaining <= 0:
-            raise _Failure(
-                asyncio.TimeoutError(), not_sent=True, description="the total time budget ran out"
-            )
+            raise _Failure(not_sent=True, description="the total time budget ran out")
         if timeout.total is None or remaining < timeout.total:
             timeout = aiohttp.ClientTimeout(
                 total=remaining,
@@ -409,6 +431,7 @@ class BaseClient:
                 sock_connect=timeout.sock_connect,
                 sock_read=timeout.sock_read,
             )
+        failure: _Failure
         try:
             async with session.request(
                 method,
@@ -424,7 +447,14 @@ class BaseClient:
                 return resp.status, resp.headers, body
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             not_sent, description = _describe_network_error(exc)
-            raise _Failure(exc, not_sent=not_sent, description=description) from exc
+            failure = _Failure(not_sent=not_sent, description=description)
+        except RuntimeError:
+            if not session.closed:
+                raise
+            # aclose() closed the session under this request.
+            failure = _Failure(not_sent=False, description="the client was closed")
+        # Raised outside the except blocks: aiohttp's exception must not ride along.
+        raise failure
 
     async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
         length = resp.content_length

@@ -26,7 +26,9 @@ ENVIRONMENTS: Mapping[str, str] = {
     "staging": "https://api-satusehat-stg.dto.kemkes.go.id",
 }
 
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30.0, sock_connect=10.0)
+# Per attempt: a third of the default 30 s budget per call, so a hung attempt still
+# leaves time to retry (timeouts are retried for idempotent requests).
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10.0, sock_connect=5.0)
 
 
 class InsecureTransportWarning(UserWarning):
@@ -73,6 +75,12 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigurationError("base_url must not carry a query string or fragment")
+    if parts.username is not None or parts.password is not None:
+        # aiohttp would send them as Basic auth next to the bearer token, and repr shows them.
+        raise ConfigurationError(
+            "base_url must not carry user:password@; the client authenticates with its own "
+            "client id and secret"
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         warnings.warn(
             f"base_url {parts.scheme}://{parts.hostname} is plain HTTP: the client secret and "

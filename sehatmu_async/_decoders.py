@@ -40,6 +40,9 @@ BODY_EXCERPT_CHARS = 500
 
 Headers = Mapping[str, str]
 
+#: A client id used for another organization's data (api.md, section 1).
+_BUSINESS_RULE = "resource cannot be accessed due to business rule"
+
 
 class ResponseContext:
     """What an error needs to say where it came from. Plain slots: built per response."""
@@ -229,7 +232,8 @@ def error_for_response(
             "check the client id and secret for this environment",
             outcome=outcome,
         )
-    if status == 403:
+    if status == 403 or _BUSINESS_RULE in detail.lower():
+        # The documents give this refusal's text but not its status.
         return _build(
             PermissionDeniedError,
             ctx,

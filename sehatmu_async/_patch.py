@@ -96,19 +96,22 @@ def check_json_pointer(path: object) -> str:
     return path
 
 
-def wire_value(value: Any) -> Any:
-    """A patch value in its JSON form: dates, aware datetimes and models as on the wire."""
+def wire_value(value: Any, *, what: str = "a replace value") -> Any:
+    """A value in its JSON form: dates, aware datetimes (as UTC) and models as on the wire.
+
+    ``what`` names the value in errors (a patch value, a Patient field).
+    """
     if isinstance(value, datetime):
         return fhir_datetime(value)  # refuses naive datetimes
     if isinstance(value, date):
         return fhir_date(value)
     if value is None:
         raise ConfigurationError(
-            "a replace value cannot be None: FHIR JSON has no null and the platform "
-            "offers no remove"
+            f"{what} cannot be None: FHIR JSON has no null (leave the element out; the "
+            "platform offers no remove)"
         )
     if isinstance(value, enum.Enum):
-        return wire_value(value.value)
+        return wire_value(value.value, what=what)
     if isinstance(value, (str, int, float, bool)):
         return value
     if attrs.has(type(value)):
@@ -116,10 +119,10 @@ def wire_value(value: Any) -> Any:
 
         return converter.unstructure(value)
     if isinstance(value, Mapping):
-        return {str(k): wire_value(v) for k, v in value.items()}
+        return {str(k): wire_value(v, what=what) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [wire_value(v) for v in value]
-    raise ConfigurationError(f"cannot send a {type(value).__name__} as a patch value")
+        return [wire_value(v, what=what) for v in value]
+    raise ConfigurationError(f"cannot send a {type(value).__name__} as {what}")
 
 
 class _PathAttribute:

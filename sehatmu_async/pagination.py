@@ -66,12 +66,16 @@ def _where(ctx: ResponseContext) -> str:
 
 
 def _int(value: Any, name: str, ctx: ResponseContext, *, minimum: int) -> int:
-    # ASCII digits only: str.isdigit() also passes '²', which int() refuses.
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value)
+    # ASCII digits only (str.isdigit() also passes '²', which int() refuses), and few
+    # enough of them: int() refuses strings past 4,300 digits.
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and len(text) <= 18 and text.isascii() and text.isdigit():
+        value = int(text)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:40] + "…"
         raise PaginationError(
-            f"malformed meta from {_where(ctx)}: {name} is {value!r}, expected an integer "
+            f"malformed meta from {_where(ctx)}: {name} is {shown}, expected an integer "
             f">= {minimum} — the platform's pagination cannot be followed safely"
         )
     return value

@@ -14,7 +14,6 @@ byte for byte.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -25,7 +24,7 @@ import orjson
 from .._converter import converter
 from .._decoders import ResponseContext, _build, raise_for_embedded_error, shape_error
 from .._outcome import OperationOutcome, OutcomeIssue
-from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document
+from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document, wire_value
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM, Patient, check_nik
 from .._validation import check_patient
 from ..errors import (
@@ -60,8 +59,10 @@ PatientLike = Patient | Mapping[str, Any]
 def patient_wire(patient: PatientLike) -> dict[str, Any]:
     """The JSON to send for a ``Patient`` or a plain wire-form (camelCase) ``dict``.
 
-    A dict is sent as written (copied, so later changes to it cannot alter what
-    went out), with ``resourceType`` added if missing.
+    A dict is sent as written, with ``resourceType`` added if missing, except that
+    Python dates and datetimes in it go out in the platform's formats (datetimes as
+    UTC; naive ones refused) — the same rules a ``Patient`` follows. The copy made
+    here is what is sent, so later changes to the dict cannot alter it.
     """
     if isinstance(patient, Patient):
         return patient.to_wire()
@@ -69,7 +70,7 @@ def patient_wire(patient: PatientLike) -> dict[str, Any]:
         kind = patient.get("resourceType", "Patient")
         if kind != "Patient":
             raise ConfigurationError(f"expected a Patient, got resourceType {kind!r}")
-        return {"resourceType": "Patient", **copy.deepcopy(dict(patient))}
+        return {"resourceType": "Patient", **wire_value(dict(patient), what="a Patient field")}
     raise ConfigurationError(
         f"expected a sehatmu_async.Patient or a dict in FHIR JSON form, "
         f"got {type(patient).__name__}"

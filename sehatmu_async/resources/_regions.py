@@ -537,7 +537,9 @@ class Regions:
                 if outstanding == 0:
                     jobs_send.close()
 
-        async with send, jobs_receive, anyio.create_task_group() as group:
+        # Every stream is closed on every exit (early break, failure), not only when the
+        # last job is done: an unclosed anyio stream warns when it is collected.
+        async with send, jobs_send, jobs_receive, anyio.create_task_group() as group:
             for _ in range(concurrency):
                 group.start_soon(worker)
 

@@ -52,7 +52,10 @@ async def bookkeeping(request: web.Request, handler: Handler) -> web.StreamRespo
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
     except ConnectionError:
-        raise  # the client went away; aiohttp drops these quietly
+        # The client went away mid-request (its timeout, a cancelled pull). aiohttp logs a
+        # traceback for an exception; an answer nobody will read ends it quietly.
+        counters.faults["client_gone"] += 1
+        response = web.Response(status=499)
     except Exception:
         # A sandbox bug still answers like the gateway would. Only the route is logged:
         # query strings may hold a NIK, and headers a token.

@@ -80,7 +80,10 @@ def test_timeout_forms() -> None:
     assert client(timeout=5)._timeout.total == 5.0
     custom = aiohttp.ClientTimeout(total=12, sock_read=3)
     assert client(timeout=custom)._timeout is custom
-    assert client()._timeout.total == 30.0
+    default = client()
+    # A hung attempt must leave room to retry within the call's 30 s budget.
+    assert default._timeout.total == 10.0
+    assert default._timeout.total * default.retry.attempts <= default.retry.total_timeout
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from _foundation_helpers import (
     reply,
 )
 
+from sehatmu_async import TransportError
 from sehatmu_async._version import __version__
 from sehatmu_async.errors import AuthenticationError
 
@@ -148,6 +149,7 @@ async def test_aclose_cancels_an_inflight_token_request(
     await asyncio.wait_for(platform.token_seen.wait(), 5)
     await client.aclose()
     assert client._tokens._inflight is None
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(TransportError, match="closed"):
         await waiter
+    assert not waiter.cancelled()
     assert client._session is None
