@@ -28,6 +28,7 @@ from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document, wire_v
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM, Patient, check_nik
 from .._validation import check_patient
 from ..errors import (
+    APIError,
     CitizenNotFoundError,
     ConfigurationError,
     DuplicateResourceError,
@@ -267,6 +268,26 @@ def _refine_refusal(err: ValidationError) -> ValidationError:
     return err
 
 
+def _unreadable_success(err: APIError, wire: Mapping[str, Any]) -> APIError | OutcomeUnknownError:
+    """A 2xx create answer nobody can read means the Patient was probably stored.
+
+    Reporting it as a plain failure would invite the resend the platform refuses, so
+    it is an OutcomeUnknownError carrying what is needed to reconcile.
+    """
+    if type(err) is not APIError or not 200 <= err.status < 300:
+        return err
+    return OutcomeUnknownError(
+        f"POST {PATIENT_PATH} answered {err.status} but the answer could not be read "
+        f"({err.message}); the Patient was probably created. Look it up "
+        "(client.patients.search_by_nik(err.nik)) before sending it again.",
+        method="POST",
+        url=err.url,
+        payload=wire,
+        nik=first_nik(wire),
+        status=err.status,
+    )
+
+
 # -- the resource --------------------------------------------------------------------
 
 
@@ -307,8 +328,15 @@ class Patients:
             if refined is err:
                 raise
             raise refined from err
+        except APIError as err:
+            raise _unreadable_success(err, wire) from err
         sent = patient if isinstance(patient, Patient) else wire
-        return decode_create_answer(response.ctx, obj, sent, body=response.body)
+        try:
+            return decode_create_answer(response.ctx, obj, sent, body=response.body)
+        except ValidationError:
+            raise
+        except APIError as err:
+            raise _unreadable_success(err, wire) from err
 
     async def patch(
         self,
