@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -76,6 +77,22 @@ async def _broken_http_server() -> tuple[asyncio.AbstractServer, str]:
     return server, f"http://127.0.0.1:{port}"
 
 
+async def _one_route_platform(
+    path: str, handler: Callable[[web.Request], Awaitable[web.Response]]
+) -> tuple[TestServer, str]:
+    """A local platform with a token endpoint and one GET route."""
+
+    async def token(_: web.Request) -> web.Response:
+        return web.json_response({"access_token": TOKEN, "expires_in": 600})
+
+    app = web.Application()
+    app.router.add_post("/oauth2/v1/accesstoken", token)
+    app.router.add_get(path, handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server, str(server.make_url("")).rstrip("/")
+
+
 async def test_an_unparseable_answer_leaks_neither_token_nor_nik_through_the_chain() -> None:
     server, url = await _broken_http_server()
     try:
@@ -117,16 +134,8 @@ async def test_business_rule_refusal_is_permission_denied_whatever_the_status() 
         }
         return web.json_response(body, status=400)
 
-    async def token(_: web.Request) -> web.Response:
-        return web.json_response({"access_token": TOKEN, "expires_in": 600})
-
-    app = web.Application()
-    app.router.add_post("/oauth2/v1/accesstoken", token)
-    app.router.add_get("/fhir-r4/v1/Patient/{id}", refuse)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    server, base = await _one_route_platform("/fhir-r4/v1/Patient/{id}", refuse)
     try:
-        base = str(server.make_url("")).rstrip("/")
         async with SehatMuClient("client-id", "client-secret", base_url=base) as client:
             with pytest.raises(PermissionDeniedError):
                 await client.patients.get("P02029100001")
@@ -181,16 +190,8 @@ async def test_meta_numbers_with_thousands_of_digits_are_a_pagination_error() ->
             "current": 1, "total_page": "9" * 5000, "total": 0, "limit": 10}}}
         return web.json_response(body)
 
-    async def token(_: web.Request) -> web.Response:
-        return web.json_response({"access_token": TOKEN, "expires_in": 600})
-
-    app = web.Application()
-    app.router.add_post("/oauth2/v1/accesstoken", token)
-    app.router.add_get("/masterdata/v2/provinces", page)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    server, base = await _one_route_platform("/masterdata/v2/provinces", page)
     try:
-        base = str(server.make_url("")).rstrip("/")
         async with SehatMuClient("client-id", "client-secret", base_url=base) as client:
             with pytest.raises(PaginationError) as caught:
                 await client.regions.provinces().first_page()
