@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
@@ -108,7 +109,7 @@ async def test_slow_create_stores_before_answering(
         "resourceType": "Patient",
         "identifier": [{"system": "https://fhir.kemkes.go.id/id/nik", "value": nik}],
     }
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # the builtin only from Python 3.11
         await session.post(
             sandbox.url + "/fhir-r4/v1/Patient",
             json=body,
