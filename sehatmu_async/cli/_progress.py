@@ -51,10 +51,6 @@ class Bar:
         if self._pending >= _PUSH_EVERY:
             self._push()
 
-    def set_total(self, total: int | None) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, total=total)
-
     def done(self) -> None:
         self._push()
         if self._progress is not None and self._task is not None:

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import _platform_answers
 import orjson
 from _foundation_seeds import TOKEN_BAD_CREDENTIALS_001 as BAD_CREDENTIALS_BODY
 from aiohttp import web
@@ -78,23 +79,8 @@ class RecordingSleep:
 
 
 def apigee_token(access_token: str, expires_in: int = 3599) -> dict[str, Any]:
-    """The token answer in the Apigee shape of seeds/001 (every number a string)."""
-    return {
-        "refresh_token_expires_in": "0",
-        "api_product_list": "[api-sandbox]",
-        "api_product_list_json": ["api-sandbox"],
-        "organization_name": "ihs-prod-1",
-        "developer.email": "<email-dev>",
-        "token_type": "BearerToken",
-        "issued_at": "1671109805593",
-        "client_id": CLIENT_ID,
-        "access_token": access_token,
-        "application_name": "992291b8-a613-40aa-b27c-41e480c7585f",
-        "scope": "",
-        "expires_in": str(expires_in),
-        "refresh_count": "0",
-        "status": "approved",
-    }
+    """The token answer in the Apigee shape, for this folder's client id."""
+    return _platform_answers.apigee_token(access_token, CLIENT_ID, expires_in)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

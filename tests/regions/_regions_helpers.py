@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 import orjson
+from _platform_answers import apigee_token
 from _wilayah_data import Row, rows
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -134,23 +135,7 @@ def make_client(url: str, **settings: Any) -> SehatMuClient:
 
 
 def token_answer() -> dict[str, Any]:
-    """The token answer in the Apigee shape of seeds/001 (every number a string)."""
-    return {
-        "refresh_token_expires_in": "0",
-        "api_product_list": "[api-sandbox]",
-        "api_product_list_json": ["api-sandbox"],
-        "organization_name": "ihs-prod-1",
-        "developer.email": "<email-dev>",
-        "token_type": "BearerToken",
-        "issued_at": "1671109805593",
-        "client_id": CLIENT_ID,
-        "access_token": "regions-test-token",
-        "application_name": "992291b8-a613-40aa-b27c-41e480c7585f",
-        "scope": "",
-        "expires_in": "3599",
-        "refresh_count": "0",
-        "status": "approved",
-    }
+    return apigee_token("regions-test-token", CLIENT_ID)
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
