@@ -30,6 +30,7 @@ hold credentials.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ._outcome import OperationOutcome, OutcomeIssue
@@ -90,8 +91,11 @@ class TransportError(SehatMuError):
 class OutcomeUnknownError(TransportError):
     """A request that must not be repeated may or may not have taken effect.
 
-    ``payload`` is what was sent (kept so nothing is lost) and ``nik`` the
-    identifier to reconcile with, e.g. ``client.patients.search_by_nik(err.nik)``.
+    ``payload`` is what was sent (kept so nothing is lost). ``resource_type`` and
+    ``identifiers`` (``(system, value)`` pairs) are what the stored resource can be found
+    by: the transport raises this error without them, and the resource that knows them
+    adds them with :meth:`add_context` (``client.fhir.reconcile(err)`` uses them).
+    ``nik`` is the Patient's NIK, for ``client.patients.search_by_nik(err.nik)``.
     ``status`` is set when the platform answered with a 5xx after receiving it.
     """
 
@@ -105,11 +109,36 @@ class OutcomeUnknownError(TransportError):
         payload: Any = None,
         nik: str | None = None,
         status: int | None = None,
+        resource_type: str | None = None,
+        identifiers: Iterable[tuple[str, str]] = (),
     ) -> None:
         super().__init__(message, method=method, url=url, attempts=attempts)
         self.payload = payload
         self.nik = nik
         self.status = status
+        self.resource_type = resource_type
+        self.identifiers: tuple[tuple[str, str], ...] = tuple(identifiers)
+
+    def add_context(
+        self,
+        *,
+        resource_type: str | None = None,
+        identifiers: Iterable[tuple[str, str]] = (),
+        nik: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        """Add what the resource layer knows (the transport does not) to this same error.
+
+        ``hint`` is one sentence on how to reconcile, appended to the message.
+        """
+        if resource_type is not None:
+            self.resource_type = resource_type
+        if nik is not None:
+            self.nik = nik
+        self.identifiers = (*self.identifiers, *identifiers)
+        if hint:
+            self.message = f"{self.message} {hint}"
+            self.args = (self.message,)
 
 
 class PaginationError(SehatMuError):
