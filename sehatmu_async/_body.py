@@ -65,25 +65,27 @@ class Inflater:
         self._decoder = zlib.decompressobj(_GZIP_WBITS)
 
     def feed(self, data: bytes) -> None:
-        if not data:
-            return
-        if not self._started:
-            self._started = True
-            if self._encoding == "deflate":
-                # RFC 9110 says zlib-wrapped; some servers send raw deflate. The zlib
-                # header's low nibble is 8 (the deflate method) and it is a multiple of 31.
-                zlib_wrapped = (
-                    len(data) >= 2 and data[0] & 0x0F == 8 and ((data[0] << 8) | data[1]) % 31 == 0
-                )
-                self._decoder = zlib.decompressobj(
-                    _ZLIB_WBITS if zlib_wrapped else _RAW_DEFLATE_WBITS
-                )
-        self._pending = self._pending + data if self._pending else data
+        if data:
+            self._pending = self._pending + data if self._pending else data
 
-    def step(self) -> bool:
+    def _choose_deflate(self) -> None:
+        # RFC 9110 says zlib-wrapped; some servers send raw deflate. A zlib header's low
+        # nibble is 8 (the deflate method) and its first two bytes are a multiple of 31.
+        head = self._pending
+        wrapped = len(head) >= 2 and head[0] & 0x0F == 8 and ((head[0] << 8) | head[1]) % 31 == 0
+        self._decoder = zlib.decompressobj(_ZLIB_WBITS if wrapped else _RAW_DEFLATE_WBITS)
+        self._started = True
+
+    def step(self, *, final: bool = False) -> bool:
         """Inflate one slice; True while fed input is left. Raises past the limit."""
         if not self._pending:
             return False
+        if not self._started:
+            if self._encoding == "deflate" and len(self._pending) < 2 and not final:
+                return False  # the header decides the format: wait for its second byte
+            if self._encoding == "deflate":
+                self._choose_deflate()
+            self._started = True
         decoder = self._decoder
         if decoder.eof:
             if not self._pending.strip(b"\x00"):
@@ -109,7 +111,7 @@ class Inflater:
         self._decoder = zlib.decompressobj(_GZIP_WBITS)
 
     def finish(self) -> bytes:
-        while self.step():
+        while self.step(final=True):
             pass
         if self._started and not self._decoder.eof:
             raise BodyUndecodable(f"its {self._encoding} stream is cut off")

@@ -70,10 +70,16 @@ def describe_network_error(exc: BaseException) -> tuple[bool, str]:
         return False, "the answer was cut off"
     if isinstance(exc, aiohttp.ClientResponseError):
         # Its str() holds the full URL; the message is what the HTTP parser objected to.
-        return False, f"the server's answer was not valid HTTP ({exc.message})"
+        return False, f"the server's answer was not valid HTTP ({_one_line(str(exc.message))})"
     if isinstance(exc, (aiohttp.ClientOSError, ConnectionError, OSError)):
         return False, f"the connection failed ({exc})"
     return False, f"the request failed ({type(exc).__name__})"
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    # aiohttp's parser quotes the offending bytes, over several lines.
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -219,6 +225,10 @@ class Sender:
             if not session.closed:
                 raise
             # The session was closed under this request (aclose(), or a borrowed one).
-            failure = SendFailure(not_sent=False, description="the aiohttp session was closed")
+            failure = SendFailure(
+                not_sent=False,
+                description="the aiohttp session was closed under it",
+                hint="keep a session given as session= open while the client is in use",
+            )
         # Raised outside the except blocks: aiohttp's exception must not ride along.
         raise failure
