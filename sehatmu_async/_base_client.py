@@ -160,6 +160,7 @@ class BaseClient:
         token_soft_window: float,
         token_hard_window: float,
         max_body_bytes: int,
+        token_failure_cooldown: float = 60.0,
     ) -> None:
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigurationError("client_id must be a non-empty string")
@@ -204,6 +205,7 @@ class BaseClient:
             soft_window=token_soft_window,
             hard_window=token_hard_window,
             rng=self._rng,
+            failure_cooldown=token_failure_cooldown,
         )
 
     # -- session -------------------------------------------------------------------

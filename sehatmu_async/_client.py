@@ -54,6 +54,7 @@ class SehatMuClient(BaseClient):
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
+        token_failure_cooldown: float = 60.0,
     ) -> None:
         super().__init__(
             client_id=client_id,
@@ -72,6 +73,7 @@ class SehatMuClient(BaseClient):
             token_soft_window=token_soft_window,
             token_hard_window=token_hard_window,
             max_body_bytes=max_body_bytes,
+            token_failure_cooldown=token_failure_cooldown,
         )
         #: Master Wilayah: ``.v1`` lists, v2 pagers and the bulk ``pull``.
         self.regions = Regions(self)
