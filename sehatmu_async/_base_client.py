@@ -107,6 +107,7 @@ class BaseClient:
         token_hard_window: float,
         max_body_bytes: int,
         rate_limiter: RateLimiter | None = None,
+        token_failure_cooldown: float = 60.0,
     ) -> None:
         check_client_settings(client_id, client_secret, connection_limit, verify_tls)
         if not isinstance(retry, RetryPolicy):
@@ -149,6 +150,7 @@ class BaseClient:
             soft_window=token_soft_window,
             hard_window=token_hard_window,
             rng=self._rng,
+            failure_cooldown=token_failure_cooldown,
         )
 
     # -- session and loop ----------------------------------------------------------

@@ -58,6 +58,7 @@ class SehatMuClient(BaseClient):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
         rate_limiter: RateLimiter | None = None,
+        token_failure_cooldown: float = 60.0,
     ) -> None:
         super().__init__(
             client_id=client_id,
@@ -77,6 +78,7 @@ class SehatMuClient(BaseClient):
             token_hard_window=token_hard_window,
             max_body_bytes=max_body_bytes,
             rate_limiter=rate_limiter,
+            token_failure_cooldown=token_failure_cooldown,
         )
         #: Master Wilayah: ``.v1`` lists, v2 pagers and the bulk ``pull``.
         self.regions = Regions(self)
