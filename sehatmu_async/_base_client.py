@@ -40,7 +40,7 @@ import asyncio
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -238,8 +238,14 @@ class BaseClient:
         idempotent: bool = True,
         auth: bool = True,
         token_endpoint: bool = False,
+        answer_statuses: Container[int] = (),
     ) -> Response:
-        """Send one logical request; return its 2xx answer or raise a typed error."""
+        """Send one logical request; return its 2xx answer or raise a typed error.
+
+        A final answer (after the 401 renewal and any retries) whose status is in
+        ``answer_statuses`` is returned too, for a resource that decodes that refusal
+        itself (a transaction's 4xx ``Bundle``).
+        """
         session = self._get_session()
         payload = None
         if json is not MISSING:
@@ -268,7 +274,7 @@ class BaseClient:
         except BadBody as bad:
             raise errs.unusable_body(call, bad) from None
         status, resp_headers, body = answer
-        if 200 <= status < 300:
+        if 200 <= status < 300 or status in answer_statuses:
             return Response(status, resp_headers, body, call.context(status, resp_headers))
         raise errs.error_for_answer(call, answer)
 
