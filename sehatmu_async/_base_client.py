@@ -2,12 +2,13 @@
 
 1. :meth:`BaseClient.request` encodes the payload and builds the :class:`~._pipeline.Call`,
    then turns the final answer into a :class:`Response` or a typed error.
-2. :meth:`BaseClient._authenticated` renews the access token once when the platform
-   answers 401 (a token revoked early, a restarted gateway) and repeats the call.
-3. :meth:`BaseClient._attempts` repeats what is safe to repeat, with back-off, within
-   the call's total time budget (:class:`RetryPolicy`).
-4. :meth:`BaseClient._attempt` attaches the token, waits for the rate limiter and makes
-   one send (:mod:`._send`: connection slot, exchange, bounded body).
+2. :meth:`BaseClient._renewed` renews the access token once when the platform answers
+   401 (a token revoked early, a restarted gateway) and repeats the call.
+3. :meth:`BaseClient._attempts` attaches the token, waits for the rate limiter and
+   repeats what is safe to repeat, with back-off, within the call's total time budget
+   (:class:`RetryPolicy`).
+4. :meth:`._send.Sender.send` makes one send: a connection slot, the exchange, and the
+   body read within ``max_body_bytes`` (:mod:`._body`).
 
 Whether a failure may be retried depends on whether repeating the request is safe.
 ``idempotent=False`` (Patient create) is repeated only when the request provably never
@@ -256,21 +257,23 @@ class BaseClient:
         if content_type is not None:
             headers["Content-Type"] = content_type
         call = Call(
-            method=method,
-            path=path,
-            url=self.base_url + path,
-            shown_url=redacted_url(self.base_url, path, params),
-            params=params,
-            content=content,
-            headers=headers,
-            idempotent=idempotent,
-            auth=auth,
-            token_endpoint=token_endpoint,
-            payload=payload,
-            deadline=self._clock() + self.retry.total_timeout,
+            method,
+            path,
+            self.base_url + path,
+            redacted_url(self.base_url, path, params),
+            params,
+            content,
+            headers,
+            idempotent,
+            auth,
+            token_endpoint,
+            payload,
+            self._clock() + self.retry.total_timeout,
         )
         try:
-            answer = await self._authenticated(session, call)
+            answer = await self._attempts(session, call)
+            if answer[0] == 401 and call.token is not None:
+                answer = await self._renewed(session, call, answer)
         except BadBody as bad:
             raise errs.unusable_body(call, bad) from None
         status, resp_headers, body = answer
@@ -287,21 +290,26 @@ class BaseClient:
             message += "was sent"
         raise ConfigurationError(message)
 
-    # -- layer 2: the access token and its one renewal -------------------------------
+    # -- layer 2: the access token's one renewal -------------------------------------
 
-    async def _authenticated(self, session: aiohttp.ClientSession, call: Call) -> Answer:
-        answer = await self._attempts(session, call)
+    async def _renewed(self, session: aiohttp.ClientSession, call: Call, answer: Answer) -> Answer:
+        """After a 401: forget the refused token, renew it once and repeat the call.
+
+        Not wrapped around the hot path as an extra coroutine: ``request`` calls it only
+        when a 401 came for a token.
+        """
         refused = call.token
-        if answer[0] != 401 or refused is None:
-            return answer
-        # The token died early (revoked, gateway restart): forget it, renew once, repeat.
-        self._tokens.invalidate(refused)
+        if refused is not None:  # the token died early (revoked, gateway restart)
+            self._tokens.invalidate(refused)
         if call.renewed:
             raise errs.fresh_token_refused(call, answer)
         call.renewed = True
         call.attempts -= 1  # the refused attempt does not count against the policy
         logger.debug("%s %s -> 401 renewing token", call.method, call.path)
-        return await self._authenticated(session, call)
+        answer = await self._attempts(session, call)
+        if answer[0] == 401 and call.token is not None:
+            return await self._renewed(session, call, answer)
+        return answer
 
     # -- layer 3: attempts and back-off ----------------------------------------------
 
@@ -311,19 +319,36 @@ class BaseClient:
             if self._closed:
                 raise errs.closed_error(call, sent=False)
             started = self._clock()
+            if call.auth:
+                token = call.token = await self._tokens.get()
+                call.headers["Authorization"] = token.authorization()
             failure: SendFailure | None = None
             try:
-                answer = await self._attempt(session, call)
+                if self._rate_limiter is not None and not call.token_endpoint:
+                    await self._take_turn(call)
+                answer = await self._sender.send(
+                    session,
+                    call.method,
+                    call.url,
+                    call.params,
+                    call.content,
+                    call.headers,
+                    call.deadline - self._clock(),
+                )
             except SendFailure as caught:
                 failure = caught  # handled below, so the error raised carries no context
             if failure is not None:
                 retry_in = self._failure_delay(call, failure)
-                log_attempt(call, failure.description, self._clock() - started, retry_in)
+                log_attempt(call, failure.description, started, self._clock, retry_in)
                 if retry_in is None:
                     raise self._failure_error(call, failure)
             else:
-                retry_in = await self._answer_delay(call, answer)
-                log_attempt(call, answer[0], self._clock() - started, retry_in)
+                retry_in = (
+                    await self._answer_delay(call, answer)
+                    if self.retry.retryable_status(answer[0])
+                    else None
+                )
+                log_attempt(call, answer[0], started, self._clock, retry_in)
                 if retry_in is None:
                     return answer
             await self._sleep(retry_in)
@@ -338,9 +363,8 @@ class BaseClient:
         return self._retry_delay(call, None, allowed=allowed)
 
     async def _answer_delay(self, call: Call, answer: Answer) -> float | None:
+        """For a retryable status: the wait before repeating it, or None."""
         status, headers = answer[0], answer[1]
-        if not self.retry.retryable_status(status):
-            return None
         server_wait = parse_retry_after(headers.get("Retry-After"))
         if status == 429 and server_wait is not None and self._rate_limiter is not None:
             # Everyone sharing the limiter holds back, not only this call.
@@ -366,29 +390,13 @@ class BaseClient:
             return None
         return delay
 
-    # -- layer 4: one attempt --------------------------------------------------------
+    # -- the rate limiter --------------------------------------------------------------
 
-    async def _attempt(self, session: aiohttp.ClientSession, call: Call) -> Answer:
-        headers = call.headers
-        if call.auth:
-            token = call.token = await self._tokens.get()
-            headers["Authorization"] = token.authorization()
+    async def _take_turn(self, call: Call) -> None:
+        """Wait for the rate limiter's turn within the call's budget (never sent if not)."""
         limiter = self._rate_limiter
-        if (
-            limiter is not None
-            and not call.token_endpoint
-            and not await self._within_budget(call, limiter.acquire())
-        ):
+        if limiter is not None and not await self._within_budget(call, limiter.acquire()):
             raise errs.limiter_held("back")
-        return await self._sender.send(
-            session,
-            call.method,
-            call.url,
-            call.params,
-            call.content,
-            headers,
-            call.deadline - self._clock(),
-        )
 
     async def _within_budget(self, call: Call, waiting: Awaitable[None]) -> bool:
         """Await the rate limiter within what is left of the call's budget; False if not."""

@@ -11,7 +11,7 @@ transport knows none; the resource that knows the identifiers adds them with
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -98,7 +98,6 @@ class Call:
 
     def __init__(
         self,
-        *,
         method: str,
         path: str,
         url: str,
@@ -112,6 +111,7 @@ class Call:
         payload: Any,
         deadline: float,
     ) -> None:
+        # Positional: built once per request, on the hot path.
         self.method = method
         self.path = path
         self.url = url
@@ -142,7 +142,13 @@ class Call:
         )
 
 
-def log_attempt(call: Call, outcome: int | str, elapsed: float, retry_in: float | None) -> None:
+def log_attempt(
+    call: Call,
+    outcome: int | str,
+    started: float,
+    clock: Callable[[], float],
+    retry_in: float | None,
+) -> None:
     # The path only: query strings can carry a NIK, and headers carry the token.
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
@@ -151,7 +157,7 @@ def log_attempt(call: Call, outcome: int | str, elapsed: float, retry_in: float 
             call.path,
             outcome,
             call.attempts,
-            elapsed,
+            clock() - started,
             "" if retry_in is None else f" retry_in={retry_in:.2f}s",
         )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import ssl
+from collections import deque
 from collections.abc import Mapping
 
 import aiohttp
@@ -114,10 +115,52 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return inflater.finish()
 
 
-class Sender:
-    """Sends one request at a time per connection slot; built once per client."""
+class _Slots:
+    """Connection slots: a counter on the fast path, first come first served when full.
 
-    __slots__ = ("_gate", "_max_body", "_slots", "_ssl", "_timeout")
+    Cheaper than ``asyncio.Semaphore`` on the path every request takes (no coroutine,
+    no waiter scan when a slot is free).
+    """
+
+    __slots__ = ("free", "size", "waiters")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.free = size
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    def release(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # handed straight to the next in line
+                return
+        self.free += 1
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a slot; False if none came."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            pass
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as this caller was cancelled
+            raise
+        else:
+            return True
+        if waiter.done() and not waiter.cancelled():
+            self.release()  # handed over just as the time ran out
+        return False
+
+
+class Sender:
+    """Sends one request per connection slot at a time; built once per client."""
+
+    __slots__ = ("_max_body", "_slots", "_ssl", "_timeout", "_total")
 
     def __init__(
         self,
@@ -127,9 +170,9 @@ class Sender:
         ssl: ssl.SSLContext | bool,
         max_body: int,
     ) -> None:
-        self._slots = slots
-        self._gate = asyncio.Semaphore(slots)
+        self._slots = _Slots(slots)
         self._timeout = timeout
+        self._total = math.inf if timeout.total is None else timeout.total
         self._ssl = ssl
         self._max_body = max_body
 
@@ -150,15 +193,15 @@ class Sender:
                 description="the call's total time budget ran out",
                 hint="raise RetryPolicy.total_timeout, or try again later",
             )
-        timeout = self._timeout
-        allowed = budget if timeout.total is None else min(budget, timeout.total)
-        gate = self._gate
-        if gate.locked():
-            allowed = await self._wait_for_slot(allowed)
+        allowed = min(budget, self._total)
+        slots = self._slots
+        if slots.free and not slots.waiters:
+            slots.free -= 1
         else:
-            await gate.acquire()  # free: returns at once
+            allowed = await self._wait_for_slot(allowed)
         try:
-            if allowed < (math.inf if timeout.total is None else timeout.total):
+            timeout = self._timeout
+            if allowed < self._total:
                 timeout = aiohttp.ClientTimeout(
                     total=allowed,
                     connect=timeout.connect,
@@ -167,21 +210,17 @@ class Sender:
                 )
             return await self._exchange(session, method, url, params, content, headers, timeout)
         finally:
-            gate.release()
+            slots.release()
 
     async def _wait_for_slot(self, allowed: float) -> float:
         """Wait for a connection slot; what is left of ``allowed`` once it is free."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        try:
-            await asyncio.wait_for(self._gate.acquire(), allowed)
-        except asyncio.TimeoutError:
-            pass
-        else:
+        if await self._slots.wait(allowed):
             return allowed - (loop.time() - started)
         raise SendFailure(
             not_sent=True,
-            description=f"every pooled connection ({self._slots}) stayed busy until the "
+            description=f"every pooled connection ({self._slots.size}) stayed busy until the "
             "timeout, so it was not sent",
             hint="raise connection_limit or the timeout, or make fewer calls at once",
         )
