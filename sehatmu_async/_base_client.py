@@ -41,6 +41,7 @@ import asyncio
 import logging
 import random
 import ssl
+import sys
 from collections.abc import Awaitable, Callable, Container, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -56,7 +57,7 @@ from ._config import check_client_settings
 from ._pipeline import Call, Response, log_attempt, redacted_url
 from ._rate_limit import RateLimiter
 from ._retry import RetryPolicy, parse_retry_after
-from ._send import Answer, BadBody, Sender, SendFailure
+from ._send import Answer, BadBody, Sender, SendFailure, slots_for
 from ._token import AccessToken, decode_token
 from ._version import __version__
 from .errors import ConfigurationError
@@ -72,17 +73,6 @@ DEFAULT_MAX_BODY = 32 * 1024 * 1024
 Sleep = Callable[[float], Awaitable[None]]
 
 _CLOSED = "this client is closed; create a new SehatMuClient"
-
-
-def _slots_for(connection_limit: int, session: aiohttp.ClientSession | None) -> int:
-    """Requests in flight at once: the client's limit, within a borrowed connector's."""
-    slots = connection_limit
-    connector = session.connector if session is not None else None
-    if connector is not None:
-        for limit in (connector.limit, connector.limit_per_host):
-            if limit:  # 0 means unlimited
-                slots = min(slots, limit)
-    return slots
 
 
 class BaseClient:
@@ -140,7 +130,7 @@ class BaseClient:
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._sender = Sender(
-            slots=_slots_for(connection_limit, session),
+            slots=slots_for(connection_limit, session),
             timeout=timeout,
             ssl=self._ssl,
             max_body=max_body_bytes,
@@ -359,7 +349,7 @@ class BaseClient:
         return errs.failure_error(call, failure)
 
     def _failure_delay(self, call: Call, failure: SendFailure) -> float | None:
-        allowed = call.idempotent or failure.not_sent
+        allowed = (call.idempotent or failure.not_sent) and not failure.final
         return self._retry_delay(call, None, allowed=allowed)
 
     async def _answer_delay(self, call: Call, answer: Answer) -> float | None:
@@ -400,9 +390,13 @@ class BaseClient:
 
     async def _within_budget(self, call: Call, waiting: Awaitable[None]) -> bool:
         """Await the rate limiter within what is left of the call's budget; False if not."""
-        remaining = call.deadline - self._clock()
+        remaining = max(call.deadline - self._clock(), 0.0)
         try:
-            await asyncio.wait_for(waiting, max(remaining, 0.0))
+            if sys.version_info >= (3, 11):
+                async with asyncio.timeout(remaining):  # no task per call, unlike wait_for
+                    await waiting
+            else:
+                await asyncio.wait_for(waiting, remaining)
         except asyncio.TimeoutError:
             return False
         return True

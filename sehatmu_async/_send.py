@@ -21,7 +21,14 @@ from multidict import CIMultiDictProxy
 
 from ._body import BodyTooLarge, BodyUndecodable, Inflater, wire_limit
 
-__all__ = ["Answer", "BadBody", "SendFailure", "Sender", "describe_network_error"]
+__all__ = [
+    "Answer",
+    "BadBody",
+    "SendFailure",
+    "Sender",
+    "describe_network_error",
+    "slots_for",
+]
 
 #: (status, headers, body) of one exchange.
 Answer = tuple[int, CIMultiDictProxy[str], bytes]
@@ -37,11 +44,15 @@ class SendFailure(Exception):
     and error reporters record chained exceptions' attributes.
     """
 
-    def __init__(self, *, not_sent: bool, description: str, hint: str = RETRY_HINT) -> None:
+    def __init__(
+        self, *, not_sent: bool, description: str, hint: str = RETRY_HINT, final: bool = False
+    ) -> None:
         super().__init__(description)
         self.not_sent = not_sent
         self.description = description
         self.hint = hint
+        #: Repeating cannot help (a closed session): never retried.
+        self.final = final
 
 
 class BadBody(Exception):
@@ -113,6 +124,17 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
                 break
             await asyncio.sleep(0)  # a large body inflates in slices, not in one stall
     return inflater.finish()
+
+
+def slots_for(connection_limit: int, session: aiohttp.ClientSession | None) -> int:
+    """Requests in flight at once: the client's limit, within a borrowed connector's."""
+    slots = connection_limit
+    connector = session.connector if session is not None else None
+    if connector is not None:
+        for limit in (connector.limit, connector.limit_per_host):
+            if limit:  # 0 means unlimited
+                slots = min(slots, limit)
+    return slots
 
 
 class _Slots:
@@ -259,15 +281,25 @@ class Sender:
                 raise BadBody(resp.status, resp.headers, what)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             not_sent, description = describe_network_error(exc)
-            failure = SendFailure(not_sent=not_sent, description=description)
+            failure = (
+                _closed_session(not_sent)
+                if session.closed
+                else SendFailure(not_sent=not_sent, description=description)
+            )
         except RuntimeError:
             if not session.closed:
                 raise
-            # The session was closed under this request (aclose(), or a borrowed one).
-            failure = SendFailure(
-                not_sent=False,
-                description="the aiohttp session was closed under it",
-                hint="keep a session given as session= open while the client is in use",
-            )
+            # aiohttp refuses a closed session before writing anything.
+            failure = _closed_session(not_sent=True)
         # Raised outside the except blocks: aiohttp's exception must not ride along.
         raise failure
+
+
+def _closed_session(not_sent: bool) -> SendFailure:
+    """The session was closed under the request (aclose(), or a borrowed one's owner)."""
+    return SendFailure(
+        not_sent=not_sent,
+        description="the aiohttp session was closed",
+        hint="keep a session given as session= open while the client is in use",
+        final=True,
+    )
