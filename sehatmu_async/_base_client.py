@@ -39,6 +39,7 @@ from ._decoders import (
 )
 from ._retry import RetryPolicy, parse_retry_after
 from ._token import AccessToken, decode_token
+from ._token_store import TokenStore
 from ._version import __version__
 from .errors import APIError, ConfigurationError, OutcomeUnknownError, TransportError
 
@@ -161,6 +162,7 @@ class BaseClient:
         token_hard_window: float,
         max_body_bytes: int,
         token_failure_cooldown: float = 60.0,
+        token_store: TokenStore | None = None,
     ) -> None:
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigurationError("client_id must be a non-empty string")
@@ -206,6 +208,8 @@ class BaseClient:
             hard_window=token_hard_window,
             rng=self._rng,
             failure_cooldown=token_failure_cooldown,
+            store=token_store,
+            store_scope=(base_url, client_id),
         )
 
     # -- session -------------------------------------------------------------------

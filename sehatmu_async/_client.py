@@ -13,6 +13,7 @@ import aiohttp
 from ._base_client import DEFAULT_MAX_BODY, BaseClient
 from ._config import env_settings, resolve_base_url, resolve_timeout
 from ._retry import RetryPolicy
+from ._token_store import TokenStore
 from .resources._patients import Patients
 from .resources._regions import Regions
 
@@ -55,6 +56,7 @@ class SehatMuClient(BaseClient):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
         token_failure_cooldown: float = 60.0,
+        token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(
             client_id=client_id,
@@ -74,6 +76,7 @@ class SehatMuClient(BaseClient):
             token_hard_window=token_hard_window,
             max_body_bytes=max_body_bytes,
             token_failure_cooldown=token_failure_cooldown,
+            token_store=token_store,
         )
         #: Master Wilayah: ``.v1`` lists, v2 pagers and the bulk ``pull``.
         self.regions = Regions(self)
