@@ -55,7 +55,7 @@ from ._auth import TokenCache
 from ._body import ACCEPT_ENCODING
 from ._config import check_client_settings
 from ._pipeline import Call, Response, log_attempt, redacted_url
-from ._rate_limit import RateLimiter
+from ._rate_limit import RateLimiter, bind_rate_limiter
 from ._retry import RetryPolicy, parse_retry_after
 from ._send import Answer, BadBody, Sender, SendFailure, slots_for
 from ._token import AccessToken, decode_token
@@ -123,7 +123,12 @@ class BaseClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._max_body = max_body_bytes
-        self._rate_limiter = rate_limiter
+        # A fleet limiter keys its shared state by this client (a hash of the client id).
+        self._rate_limiter = (
+            bind_rate_limiter(rate_limiter, base_url, client_id)
+            if rate_limiter is not None
+            else None
+        )
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._base_headers = {
