@@ -99,3 +99,42 @@ async def test_a_borrowed_session_bounds_the_client_by_its_connector(
         assert [r.method for r in platform.data_requests] == ["GET"]
         await _release(holder)
         await client.aclose()
+
+
+async def test_many_callers_share_the_slots_without_leaking_one(
+    platform: FakePlatform, make_client: MakeClient
+) -> None:
+    """300 concurrent calls on 4 slots, a third of them cancelled while waiting or sending."""
+    client = make_client(connection_limit=4, timeout=10)
+    await client.token()
+    in_flight = 0
+    most = 0
+
+    async def counted(request: web.Request) -> web.StreamResponse:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            await asyncio.sleep(0.002)
+            return web.json_response({"ok": True})
+        finally:
+            in_flight -= 1
+
+    platform.data_script.extend(counted for _ in range(300))
+    calls = [asyncio.ensure_future(client.request("GET", PATH)) for _ in range(300)]
+    await asyncio.sleep(0.01)
+    hit = sum(call.cancel() for call in calls[::3])  # those still waiting or sending
+    assert hit > 50
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    cancelled = [r for r in results if isinstance(r, asyncio.CancelledError)]
+    answered = [r for r in results if not isinstance(r, asyncio.CancelledError)]
+    assert len(cancelled) == hit
+    assert {getattr(r, "status", r) for r in answered} == {200}
+    assert most <= 4
+    slots = client._sender._slots  # the invariant under test
+    assert (slots.free, len(slots.waiters)) == (4, 0)
+    # And all four are usable at once again.
+    platform.data_script.extend(counted for _ in range(4))
+    most = 0
+    await asyncio.gather(*(client.request("GET", PATH) for _ in range(4)))
+    assert most == 4
