@@ -48,7 +48,6 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 import aiohttp
-import orjson
 
 from . import _pipeline as errs
 from ._auth import TokenCache
@@ -176,12 +175,7 @@ class BaseClient:
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is not None:
-            raise ConfigurationError(
-                "this SehatMuClient is used from another event loop than the one that first "
-                "used it (a second asyncio.run(), or another thread); a client, its "
-                "connections and its token cache belong to that first loop. Create one "
-                "client per event loop, inside it (e.g. `async with SehatMuClient(...)`)"
-            )
+            raise errs.other_loop_error()
         self._loop = loop
 
     async def aclose(self) -> None:
@@ -250,7 +244,7 @@ class BaseClient:
         payload = None
         if json is not MISSING:
             payload = json
-            content = self._encode(method, path, json)
+            content = errs.encode_json(method, path, json)
             content_type = content_type or "application/json"
         headers = dict(self._base_headers)
         if content_type is not None:
@@ -279,15 +273,6 @@ class BaseClient:
         if 200 <= status < 300 or status in answer_statuses:
             return Response(status, resp_headers, body, call.context(status, resp_headers))
         raise errs.error_for_answer(call, answer)
-
-    @staticmethod
-    def _encode(method: str, path: str, json: Any) -> bytes:
-        try:
-            return orjson.dumps(json)
-        except orjson.JSONEncodeError as exc:
-            message = f"{method} {path}: the payload cannot be sent as JSON ({exc}); nothing "
-            message += "was sent"
-        raise ConfigurationError(message)
 
     # -- layer 2: the access token's one renewal -------------------------------------
 

@@ -1,4 +1,4 @@
-"""The state of one logical call, and every error the pipeline itself raises.
+"""One logical call's state, its :class:`Response`, and every error the pipeline raises.
 
 :class:`Call` is what the layers of :class:`~sehatmu_async._base_client.BaseClient`
 pass down (encoded request, budget, attempts, token used); the builders below are the
@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
+
 from ._decoders import (
     ResponseContext,
     build_error,
@@ -26,17 +28,25 @@ from ._decoders import (
 )
 from ._send import Answer, BadBody, SendFailure
 from ._token import AccessToken
-from .errors import APIError, AuthenticationError, OutcomeUnknownError, TransportError
+from .errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    OutcomeUnknownError,
+    TransportError,
+)
 
 __all__ = [
     "Call",
     "Response",
     "closed_error",
+    "encode_json",
     "error_for_answer",
     "failure_error",
     "fresh_token_refused",
     "limiter_held",
     "log_attempt",
+    "other_loop_error",
     "outcome_unknown",
     "redacted_url",
     "unusable_body",
@@ -245,4 +255,23 @@ def limiter_held(what: str) -> SendFailure:
         description=f"the rate limiter held it {what} until the call's time budget ran out, "
         "so it was not sent",
         hint="raise RetryPolicy.total_timeout or make fewer calls; the limiter decides the pace",
+    )
+
+
+def encode_json(method: str, path: str, json: Any) -> bytes:
+    """The payload as JSON bytes, or a ConfigurationError (nothing was sent)."""
+    try:
+        return orjson.dumps(json)
+    except orjson.JSONEncodeError as exc:
+        message = f"{method} {path}: the payload cannot be sent as JSON ({exc}); nothing "
+        message += "was sent"
+    raise ConfigurationError(message)
+
+
+def other_loop_error() -> ConfigurationError:
+    return ConfigurationError(
+        "this SehatMuClient is used from another event loop than the one that first "
+        "used it (a second asyncio.run(), or another thread); a client, its "
+        "connections and its token cache belong to that first loop. Create one "
+        "client per event loop, inside it (e.g. `async with SehatMuClient(...)`)"
     )
