@@ -12,8 +12,8 @@ import orjson
 
 from sehatmu_async import SehatMuClient
 from sehatmu_async._converter import converter
-from sehatmu_async._regions_wire import structure_regions
 from sehatmu_async._models import Region, RegionLevel
+from sehatmu_async._regions_wire import structure_regions
 from sehatmu_async.sandbox import Sandbox
 
 from . import _baseline

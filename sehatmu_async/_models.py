@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
-import attrs
+import msgspec
 
 __all__ = ["Region", "RegionLevel"]
 
@@ -115,12 +115,13 @@ _ALIASES = {
 }
 
 
-@attrs.frozen(slots=True)
-class Region:
-    """One administrative region.
+class Region(msgspec.Struct, frozen=True, gc=False):
+    """One administrative region: a frozen value, equal and hashed by its fields.
 
     ``parent_code`` is None for provinces and ``bps_code`` (the statistics
-    bureau's code) is None where the server sends ``""``.
+    bureau's code) is None where the server sends ``""``. A ``msgspec.Struct``
+    (not tracked by the garbage collector: its fields are strings and a level):
+    build a changed copy with ``msgspec.structs.replace(region, name=...)``.
     """
 
     code: str

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -24,7 +24,8 @@ from ._codeset import CodeSet
 from ._decoders import BODY_EXCERPT_CHARS
 from ._exc_group import first_failure
 from ._models import Region, RegionLevel
-from ._regions_wire import PageMeta, decode_pull_page, decode_pulled_regions
+from ._region_filters import chunks
+from ._regions_wire import PulledData, read_pull_page
 from .errors import IncompleteDownloadError, PaginationError
 
 if sys.version_info < (3, 11):
@@ -35,69 +36,59 @@ if TYPE_CHECKING:
 
 __all__ = ["RegionStream", "pull"]
 
-#: Regions decoded at a time in a pull (see ``_PulledPage.chunks``).
-_CHUNK = 256
+#: Regions built, checked and handed over at a time; the pull yields to the event loop
+#: between slices, so no stretch of its work holds the loop for more than about a
+#: millisecond, even for a page of 2000.
+SLICE = 400
 BODY_EXCERPT_BYTES = BODY_EXCERPT_CHARS * 4
-#: Parent codes per query in a tree walk: keeps each URL's filter under ~1000 characters.
-_FILTER_CHARS = 1000
 #: No pull plans more pages than this for one query, whatever the server claims.
 _MAX_PAGES = 1_000_000
 
 
-def _batches(level: RegionLevel, parents: Sequence[str]) -> list[dict[str, str]]:
+def _batches(level: RegionLevel, parents: list[str]) -> list[dict[str, str]]:
     """One query per batch of parent codes, filter strings kept short."""
     param = level.parent_filter
     assert param is not None
-    per_query = max(1, _FILTER_CHARS // (len(parents[0]) + 1)) if parents else 1
-    return [
-        {param: ",".join(parents[i : i + per_query])} for i in range(0, len(parents), per_query)
-    ]
+    return [{param: piece} for piece in chunks(parents)]
 
 
 class _PulledPage:
     """A fetched page of a pull, waiting for the consumer.
 
-    Pages wait as the raw answer (about 110 bytes a village, no Python objects to
-    track) and are parsed, checked and decoded when the consumer reaches them; only
-    page 1 is parsed on arrival, because its meta plans the other pages.
+    Pages wait as the raw answer (about 110 bytes a village) and are decoded when the
+    consumer reaches them; only page 1 is decoded on arrival, because its meta plans
+    the other pages.
     """
 
-    __slots__ = ("meta", "number", "parsed", "response")
+    __slots__ = ("data", "number", "response")
 
     def __init__(self, number: int, response: Response) -> None:
         self.number = number
         self.response = response
-        self.parsed: list[Any] | None = None
-        self.meta: PageMeta | None = None
+        self.data: PulledData | None = None
 
-    def parse(self, level: RegionLevel) -> tuple[list[Any], PageMeta]:
-        """The page's ``data`` (undecoded) and meta, checked; parses once."""
-        if self.parsed is None or self.meta is None:
+    def decode(self, level: RegionLevel) -> PulledData:
+        """The page's items and checked meta; decodes once."""
+        if self.data is None:
             response = self.response
-            data, meta = decode_pull_page(response.json(), response.ctx, response.body)
-            if meta.current != self.number:
+            data = read_pull_page(
+                response.body, response.headers, response.ctx, response.body[:BODY_EXCERPT_BYTES]
+            )
+            if data.meta.current != self.number:
                 raise PaginationError(
                     f"asked {level.value} page {self.number} but the server answered page "
-                    f"{meta.current} [request id {response.ctx.request_id}]"
+                    f"{data.meta.current} [request id {response.ctx.request_id}]"
                 )
-            self.parsed, self.meta = data, meta
-        return self.parsed, self.meta
+            self.data = data
+        return self.data
 
-    def chunks(self, level: RegionLevel) -> Iterator[tuple[list[Region], list[int]]]:
-        """The page's regions and integer code keys, a chunk at a time.
 
-        Chunks stay below the garbage collector's young-generation threshold (700
-        allocations), so a consumer that drops regions as it goes keeps few of them
-        alive through a collection: whole pages of live Regions were promoted and
-        made the collector re-walk the whole heap several times per village pull.
-        """
-        data, _ = self.parse(level)
-        # The parsed dicts are garbage once decoded: the page keeps only its raw answer.
-        self.parsed = None
-        response = self.response
-        excerpt = response.body[:BODY_EXCERPT_BYTES]
-        for start in range(0, len(data), _CHUNK):
-            yield decode_pulled_regions(data[start : start + _CHUNK], level, response.ctx, excerpt)
+def _take(fresh: set[int], key: int) -> bool:
+    """True the first time a fresh key is met: a page repeating a code delivers it once."""
+    if key in fresh:
+        fresh.discard(key)
+        return True
+    return False
 
 
 class RegionStream:
@@ -191,24 +182,23 @@ class _Pull:
         delivered = 0
         async with aclosing(self._pages(level, queries)) as pages:
             async for page in pages:
-                page_fresh = 0
-                meta = page.parse(level)[1]
+                data = page.decode(level)
                 if page.number == 1:
-                    expected += meta.total
-                for items, keys in page.chunks(level):
+                    expected += data.meta.total
+                page_fresh = 0
+                for start in range(0, len(data), SLICE):
+                    if start:
+                        await asyncio.sleep(0)
+                    items, keys = data.regions(start, start + SLICE, level)
                     fresh = seen.add(keys)
                     page_fresh += len(fresh)
-                    if len(fresh) == len(items):
-                        batch = items
-                    else:
-                        batch = []
-                        for region, key in zip(items, keys, strict=True):
-                            if key in fresh:
-                                fresh.discard(key)
-                                batch.append(region)
-                    delivered += len(batch)
-                    yield batch
-                if meta.item_count and not page_fresh:
+                    if len(fresh) != len(items):
+                        items = [r for r, key in zip(items, keys, strict=True) if _take(fresh, key)]
+                    delivered += len(items)
+                    yield items
+                # Only the raw answer stays referenced once the page is handed over.
+                page.data = None
+                if data.meta.item_count and not page_fresh:
                     raise PaginationError(
                         f"page {page.number} of {level.value} held only regions already "
                         "delivered; the server is not paging by current_page"
@@ -257,7 +247,7 @@ class _Pull:
                 async with limiter:
                     page = await self._fetch(level, queries[index], number)
                 if number == 1:
-                    pages = page.parse(level)[1].last_page
+                    pages = page.decode(level).meta.last_page
                     if pages > _MAX_PAGES:
                         raise PaginationError(
                             f"{level.value}: the server claims {pages} pages; refusing to plan "

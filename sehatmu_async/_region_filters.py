@@ -9,20 +9,29 @@ from ._models import RegionLevel
 from .errors import ConfigurationError
 
 __all__ = [
+    "FILTER_CHARS",
     "MAX_CONCURRENCY",
     "MAX_LIMIT",
+    "MAX_SPLIT_REQUESTS",
     "CodeFilter",
     "check_concurrency",
     "check_cursor",
     "check_limit",
     "check_parents",
+    "chunks",
     "codes",
     "filters",
+    "split",
 ]
 
 #: The platform refuses larger pages.
 MAX_LIMIT = 2000
 MAX_CONCURRENCY = 64
+#: Characters of one filter's comma-joined codes per request: with two filters a URL
+#: stays near 2 KB, far below what servers and proxies refuse (aiohttp's 8 KB line).
+FILTER_CHARS = 1000
+#: Requests one v1 call may be split into; more is a job for ``pull``.
+MAX_SPLIT_REQUESTS = 256
 
 CodeFilter = Iterable[str | int] | str | int | None
 
@@ -123,3 +132,36 @@ def check_concurrency(concurrency: object) -> None:
 def check_cursor(cursor: object) -> None:
     if cursor is not None and (not isinstance(cursor, str) or not cursor.strip()):
         raise ConfigurationError("cursor must be a non-empty string from a page's cursors")
+
+
+def chunks(codes: list[str], budget: int = FILTER_CHARS) -> list[str]:
+    """``codes`` comma-joined in pieces of at most ``budget`` characters (one code at least)."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for code in codes:
+        if current and size + 1 + len(code) > budget:
+            pieces.append(",".join(current))
+            current, size = [], 0
+        size += len(code) + (1 if current else 0)
+        current.append(code)
+    if current:
+        pieces.append(",".join(current))
+    return pieces
+
+
+def split(checked: dict[str, list[str]], what: str) -> list[dict[str, str]]:
+    """The queries that together ask what ``checked`` asks, each URL kept short.
+
+    Every region matches one parent and one code, so the queries' answers are
+    disjoint and their union is the one long query's answer.
+    """
+    queries: list[dict[str, str]] = [{}]
+    for param, codes in checked.items():
+        queries = [dict(query, **{param: piece}) for query in queries for piece in chunks(codes)]
+    if len(queries) > MAX_SPLIT_REQUESTS:
+        raise ConfigurationError(
+            f"{what}: these filters need {len(queries)} requests of short URLs (at most "
+            f"{MAX_SPLIT_REQUESTS}); use client.regions.pull(...) or fewer codes"
+        )
+    return queries

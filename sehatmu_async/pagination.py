@@ -21,10 +21,12 @@ from typing import Literal
 
 import attrs
 
+from ._codeset import CodeSet
 from ._decoders import ResponseContext
 from ._models import Region
 from ._regions_wire import (
     PageMeta,
+    checked_keys,
     decode_page_meta,
     decode_pull_page,
     decode_pulled_regions,
@@ -99,6 +101,7 @@ class _Walk:
             previous_cursor=previous_cursor,
             walk=self,
             via=direction,
+            ctx=ctx,
         )
 
 
@@ -112,6 +115,7 @@ class RegionPage:
     previous_cursor: str | None
     _walk: _Walk = attrs.field(repr=False, eq=False, alias="walk")
     _via: Direction | None = attrs.field(repr=False, eq=False, alias="via")
+    _ctx: ResponseContext | None = attrs.field(default=None, repr=False, eq=False, alias="ctx")
 
     @property
     def is_last(self) -> bool:
@@ -163,14 +167,26 @@ class RegionPager:
         return self._regions()
 
     async def _regions(self) -> AsyncGenerator[Region, None]:
-        delivered = 0
+        # Distinct codes are counted, not items: a server repeating one region and
+        # dropping another must not pass. Each region is yielded once.
+        seen = CodeSet()
         expected: int | None = None
         async for page in self.pages():
             if expected is None and page._walk.numbered:
                 expected = page.meta.total
-            delivered += len(page.items)
-            for region in page.items:
-                yield region
+            items = page.items
+            if not items:
+                continue
+            ctx = page._ctx or ResponseContext(
+                status=200, method="GET", url="", path="", request_id=None
+            )
+            keys = checked_keys(items, items[0].level, ctx, b"")
+            fresh = seen.add(keys)
+            for region, key in zip(items, keys, strict=True):
+                if key in fresh:
+                    fresh.discard(key)
+                    yield region
+        delivered = len(seen)
         if expected is not None and delivered < expected:
             raise IncompleteDownloadError(
                 f"the walk ended after {delivered} of {expected} regions (a short page before "

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import anyio
+
 from .._decoders import ResponseContext
+from .._exc_group import first_failure
 from .._models import Region, RegionLevel
 from .._pull import RegionStream, pull
 from .._region_filters import (
@@ -15,15 +19,22 @@ from .._region_filters import (
     check_limit,
     check_parents,
     filters,
+    split,
 )
-from .._regions_wire import decode_region_list, decode_region_page
+from .._regions_wire import read_region_list, read_region_page
 from ..errors import ConfigurationError
 from ..pagination import Direction, PageFetcher, PageMeta, RegionPager
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
     from .._base_client import BaseClient
 
 __all__ = ["RegionStream", "Regions", "RegionsV1"]
+
+#: Requests in flight for one v1 call split into several.
+_SPLIT_CONCURRENCY = 4
 
 
 def _joined(checked: Mapping[str, list[str]]) -> dict[str, str]:
@@ -39,14 +50,39 @@ class RegionsV1:
     async def _list(
         self, level: RegionLevel, parents: CodeFilter, codes: CodeFilter, required: str
     ) -> list[Region]:
-        params = _joined(filters(level, parents, codes))
-        if required not in params:
+        checked = filters(level, parents, codes)
+        if required not in checked:
             raise ConfigurationError(
                 f"v1 {level.value} needs {required}= (the platform requires it); to list every "
                 f"region of the level use client.regions.{level.value}() or .pull()"
             )
+        queries = split(checked, f"v1 {level.value}")
+        if len(queries) == 1:
+            return await self._one(level, queries[0])
+        return await self._split(level, queries)
+
+    async def _one(self, level: RegionLevel, params: dict[str, str]) -> list[Region]:
         response = await self._client.request("GET", f"/masterdata/v1/{level.path}", params=params)
-        return decode_region_list(response.json(), level, response.ctx, response.body)
+        return read_region_list(response.body, response.headers, response.ctx, level)
+
+    async def _split(self, level: RegionLevel, queries: list[dict[str, str]]) -> list[Region]:
+        """Long filters as several short requests, merged into what one would answer."""
+        answers: list[list[Region]] = [[] for _ in queries]
+        limiter = anyio.CapacityLimiter(_SPLIT_CONCURRENCY)
+
+        async def fetch(index: int) -> None:
+            async with limiter:
+                answers[index] = await self._one(level, queries[index])
+
+        try:
+            async with anyio.create_task_group() as group:
+                for index in range(len(queries)):
+                    group.start_soon(fetch, index)
+        except BaseExceptionGroup as failed:
+            raise first_failure(failed) from None
+        # In code order, as the platform lists one answer; a region twice only once.
+        merged = {region.code: region for answer in answers for region in answer}
+        return [merged[code] for code in sorted(merged)]
 
     async def provinces(self, codes: CodeFilter) -> list[Region]:
         return await self._list(RegionLevel.PROVINCES, None, codes, "codes")
@@ -101,8 +137,8 @@ class Regions:
             if direction is not None and cursor is not None:
                 query["next" if direction == "next" else "prev"] = cursor
             response = await self._client.request("GET", path, params=query)
-            items, meta, next_cursor, previous_cursor = decode_region_page(
-                response.json(), level, response.ctx, response.body
+            items, meta, next_cursor, previous_cursor = read_region_page(
+                response.body, response.headers, response.ctx, level
             )
             return items, meta, next_cursor, previous_cursor, response.ctx
 
