@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from ._codeset import CodeSet
+from ._codeset import CodeSet, take
 from ._decoders import BODY_EXCERPT_CHARS
 from ._exc_group import first_failure
 from ._models import Region, RegionLevel
@@ -83,47 +83,73 @@ class _PulledPage:
         return self.data
 
 
-def _take(fresh: set[int], key: int) -> bool:
-    """True the first time a fresh key is met: a page repeating a code delivers it once."""
-    if key in fresh:
-        fresh.discard(key)
-        return True
-    return False
+class _Position:
+    """Where per-region iteration is in the current batch (shared with ``batches()``)."""
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Iterator[Region] = iter(())
+
+
+async def _flatten(
+    batches: AsyncGenerator[list[Region], None], position: _Position
+) -> AsyncGenerator[Region, None]:
+    try:
+        async for batch in batches:
+            position.current = current = iter(batch)
+            for region in current:
+                yield region
+    finally:
+        # Left early (or collected): close the pull now, in order, from here.
+        await batches.aclose()
 
 
 class RegionStream:
     """What ``client.regions.pull`` returns: an async iterator of regions with ``aclose()``.
 
-    It flattens the pull's per-page batches into single regions. A plain class rather
-    than an async generator: one cheap ``__anext__`` per region instead of a generator
-    hop per layer. Leaving early closes the page generator (``aclose``, or its
-    finalizer when this object is collected), which cancels the fetches.
+    Regions come one by one from an async generator that flattens the pull's batches
+    (CPython resumes those faster than any ``__anext__`` written in Python), or a
+    list at a time from :meth:`batches`. Leaving early closes the pull (``aclose``,
+    or the generators' finalizers when this object is collected), which cancels the
+    fetches.
     """
 
-    __slots__ = ("_batch", "_batches", "_index")
+    __slots__ = ("_batches", "_flat", "_position")
 
     def __init__(self, batches: AsyncGenerator[list[Region], None]) -> None:
         self._batches = batches
-        self._batch: list[Region] = []
-        self._index = 0
+        self._position = _Position()
+        # Not a method generator: one holding ``self`` would make a reference cycle, and
+        # the collector then finalizes the whole chain of generators at once, out of order.
+        self._flat = _flatten(batches, self._position)
 
-    def __aiter__(self) -> RegionStream:
-        return self
+    def __aiter__(self) -> AsyncIterator[Region]:
+        return self._flat
 
-    async def __anext__(self) -> Region:
-        index = self._index
-        batch = self._batch
-        while index >= len(batch):
-            batch = await self._batches.__anext__()
-            self._batch = batch
-            index = 0
-        self._index = index + 1
-        return batch[index]
+    def __anext__(self) -> Awaitable[Region]:
+        return self._flat.__anext__()
+
+    def batches(self) -> AsyncIterator[list[Region]]:
+        """The rest of the pull a list at a time (at most a slice of one page each).
+
+        For consumers that handle regions in bulk: no await per region. Regions already
+        taken one by one are not repeated. Close the stream itself to stop early.
+        """
+        return self._rest()
+
+    async def _rest(self) -> AsyncGenerator[list[Region], None]:
+        rest = list(self._position.current)
+        if rest:
+            yield rest
+        async for batch in self._batches:
+            if batch:
+                yield batch
 
     async def aclose(self) -> None:
         """Stop the pull now: cancel fetches in flight and release their connections."""
-        self._batch = []
-        self._index = 0
+        self._position.current = iter(())
+        await self._flat.aclose()
         await self._batches.aclose()
 
 
@@ -189,11 +215,11 @@ class _Pull:
                 for start in range(0, len(data), SLICE):
                     if start:
                         await asyncio.sleep(0)
-                    items, keys = data.regions(start, start + SLICE, level)
-                    fresh = seen.add(keys)
-                    page_fresh += len(fresh)
-                    if len(fresh) != len(items):
-                        items = [r for r, key in zip(items, keys, strict=True) if _take(fresh, key)]
+                    items, codes = data.regions(start, start + SLICE, level)
+                    fresh = seen.add_page(codes)
+                    if fresh is not None:
+                        items = [r for r in items if take(fresh, int(r.code))]
+                    page_fresh += len(items)
                     delivered += len(items)
                     yield items
                 # Only the raw answer stays referenced once the page is handed over.

@@ -21,7 +21,7 @@ __all__ = [
     "PageMeta",
     "PulledData",
     "RegionShapeError",
-    "checked_keys",
+    "checked_codes",
     "decode_page_meta",
     "decode_pull_page",
     "decode_pulled_regions",
@@ -87,21 +87,20 @@ def structure_regions(items: Any, level: RegionLevel, *, offset: int = 0) -> lis
 
 def region_keys(regions: list[Region], level: RegionLevel) -> list[int] | None:
     """Each region's code as an integer, or None if one is not a code of ``level``."""
-    return _keys([region.code for region in regions], level.code_length)
+    codes = [region.code for region in regions]
+    return list(map(int, codes)) if _all_of_width(codes, level.code_length) else None
 
 
-def _keys(codes: list[str], width: int) -> list[int] | None:
-    """Codes as integers if every one is ``width`` ASCII digits, else None.
+def _all_of_width(codes: list[str], width: int) -> bool:
+    """True if every code is ``width`` ASCII digits.
 
     Checked on the joined page and the set of lengths: C-level loops, not per-item
     Python, since this runs for every village of a pull.
     """
     if not codes:
-        return []
+        return True
     joined = "".join(codes)
-    if not (joined.isascii() and joined.isdigit()) or set(map(len, codes)) != {width}:
-        return None
-    return list(map(int, codes))
+    return joined.isascii() and joined.isdigit() and set(map(len, codes)) == {width}
 
 
 @attrs.frozen(slots=True)
@@ -199,6 +198,15 @@ def decode_pull_page(
     return data, decode_page_meta(obj, data, ctx)[0]
 
 
+def structure_regions_or_raise(
+    data: Any, level: RegionLevel, ctx: ResponseContext, body_excerpt: bytes, offset: int = 0
+) -> list[Region]:
+    try:
+        return structure_regions(data, level, offset=offset)
+    except RegionShapeError as exc:
+        raise shape_error(ctx, body_excerpt, str(exc)) from None
+
+
 def decode_pulled_regions(
     data: list[Any],
     level: RegionLevel,
@@ -208,24 +216,23 @@ def decode_pulled_regions(
     offset: int = 0,
 ) -> tuple[list[Region], list[int]]:
     """Decode a pulled page's ``data``: the regions and their codes as integer keys."""
-    try:
-        items = structure_regions(data, level, offset=offset)
-    except RegionShapeError as exc:
-        raise shape_error(ctx, body_excerpt, str(exc)) from None
-    return items, checked_keys(items, level, ctx, body_excerpt)
+    items = structure_regions_or_raise(data, level, ctx, body_excerpt, offset)
+    checked_codes(items, level, ctx, body_excerpt)
+    return items, list(map(int, (region.code for region in items)))
 
 
-def checked_keys(
+def checked_codes(
     items: list[Region], level: RegionLevel, ctx: ResponseContext, body_excerpt: bytes
-) -> list[int]:
-    keys = region_keys(items, level)
-    if keys is None:
+) -> list[str]:
+    """The regions' codes, each checked to be a code of ``level`` (an APIError if not)."""
+    codes = [region.code for region in items]
+    if not _all_of_width(codes, level.code_length):
         raise shape_error(
             ctx,
             body_excerpt,
             f"a code in the page is not a {level.code_length}-digit {level.value} code",
         )
-    return keys
+    return codes
 
 
 def decode_page_meta(
@@ -409,13 +416,14 @@ class PulledData:
     def __len__(self) -> int:
         return len(self._items)
 
-    def regions(self, start: int, stop: int, level: RegionLevel) -> tuple[list[Region], list[int]]:
-        """Regions ``start:stop`` of the page and their codes as integer keys, checked."""
+    def regions(self, start: int, stop: int, level: RegionLevel) -> tuple[list[Region], list[str]]:
+        """Regions ``start:stop`` of the page and their codes, checked as ``level`` codes."""
         part = self._items[start:stop]
-        if not self._typed:
-            return decode_pulled_regions(part, level, self._ctx, self._excerpt, offset=start)
-        regions = _regions(part, level)
-        return regions, checked_keys(regions, level, self._ctx, self._excerpt)
+        if self._typed:
+            regions = _regions(part, level)
+        else:
+            regions = structure_regions_or_raise(part, level, self._ctx, self._excerpt, start)
+        return regions, checked_codes(regions, level, self._ctx, self._excerpt)
 
 
 def read_pull_page(

@@ -21,12 +21,12 @@ from typing import Literal
 
 import attrs
 
-from ._codeset import CodeSet
+from ._codeset import CodeSet, take
 from ._decoders import ResponseContext
 from ._models import Region
 from ._regions_wire import (
     PageMeta,
-    checked_keys,
+    checked_codes,
     decode_page_meta,
     decode_pull_page,
     decode_pulled_regions,
@@ -180,11 +180,9 @@ class RegionPager:
             ctx = page._ctx or ResponseContext(
                 status=200, method="GET", url="", path="", request_id=None
             )
-            keys = checked_keys(items, items[0].level, ctx, b"")
-            fresh = seen.add(keys)
-            for region, key in zip(items, keys, strict=True):
-                if key in fresh:
-                    fresh.discard(key)
+            fresh = seen.add_page(checked_codes(items, items[0].level, ctx, b""))
+            for region in items:
+                if fresh is None or take(fresh, int(region.code)):
                     yield region
         delivered = len(seen)
         if expected is not None and delivered < expected:

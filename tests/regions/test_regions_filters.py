@@ -35,7 +35,6 @@ BAD_CODES: dict[str, list[Any]] = {
         ["-1"],
         b"31",  # bytes iterate as integers: 51, 49 would be two valid province codes
         bytearray(b"31"),
-        memoryview(b"31"),
     ],
     "city": ["11", "11010", "11O1", [], ["1101", "110101"], [b"1101"], "11 01"],
     "district": ["1101", "1101011", "11010x", [], [110101, 1101], ["１１０１０１"]],

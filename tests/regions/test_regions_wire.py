@@ -66,7 +66,7 @@ def test_the_seed_example_decodes_on_the_fast_path(monkeypatch: pytest.MonkeyPat
     assert (nxt, prev) == ("MTI=", "MTE=")
     assert wire.read_region_list(body, HEADERS, CTX, RegionLevel.PROVINCES) == items
     pulled = wire.read_pull_page(body, HEADERS, CTX, b"")
-    assert pulled.regions(0, 2, RegionLevel.PROVINCES) == (items, [11, 12])
+    assert pulled.regions(0, 2, RegionLevel.PROVINCES) == (items, ["11", "12"])
 
 
 # -- the fast path against the checked path ------------------------------------------------
@@ -130,7 +130,8 @@ def test_fast_and_checked_paths_agree(
 
     def fast_pull() -> Any:
         pulled = wire.read_pull_page(body, HEADERS, CTX, body)
-        return pulled.meta, pulled.regions(0, len(pulled), level)
+        regions, codes = pulled.regions(0, len(pulled), level)
+        return pulled.meta, (regions, [int(code) for code in codes])
 
     def checked_pull() -> Any:
         data, meta = decode_pull_page(checked(), CTX, body)
@@ -145,6 +146,6 @@ def test_pulled_slices_name_the_item_by_its_index_in_the_page() -> None:
         {"data": data, "meta": {"page": {"current": 1, "total": 6, "total_page": 1, "limit": 9}}}
     )
     pulled = wire.read_pull_page(body, HEADERS, CTX, body)
-    assert pulled.regions(0, 4, RegionLevel.PROVINCES)[1] == [11, 12, 13, 14]
+    assert pulled.regions(0, 4, RegionLevel.PROVINCES)[1] == ["11", "12", "13", "14"]
     with pytest.raises(SehatMuError, match=r"data\[5\]\.name is not a string"):
         pulled.regions(4, 8, RegionLevel.PROVINCES)
