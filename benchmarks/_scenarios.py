@@ -18,7 +18,8 @@ import orjson
 from sehatmu_async import SehatMuClient
 from sehatmu_async._decoders import ResponseContext
 from sehatmu_async._models import RegionLevel
-from sehatmu_async._regions_wire import read_pull_page, structure_regions
+from sehatmu_async._regions_checked import structure_regions
+from sehatmu_async._regions_wire import read_pull_page
 from sehatmu_async.sandbox import Sandbox
 
 from . import _baseline

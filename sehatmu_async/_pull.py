@@ -21,7 +21,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ._codeset import CodeSet, take
-from ._decoders import BODY_EXCERPT_CHARS
+from ._decoders import BODY_EXCERPT_CHARS, request_id_suffix
 from ._exc_group import first_failure
 from ._models import Region, RegionLevel
 from ._region_filters import chunks
@@ -77,7 +77,7 @@ class _PulledPage:
             if data.meta.current != self.number:
                 raise PaginationError(
                     f"asked {level.value} page {self.number} but the server answered page "
-                    f"{data.meta.current} [request id {response.ctx.request_id}]"
+                    f"{data.meta.current}{request_id_suffix(response.ctx.request_id)}"
                 )
             self.data = data
         return self.data
