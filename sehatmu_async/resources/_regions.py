@@ -18,6 +18,7 @@ from .._region_filters import (
     check_cursor,
     check_limit,
     check_parents,
+    check_walk_filters,
     filters,
     split,
 )
@@ -117,6 +118,7 @@ class Regions:
         cursor: str | None,
     ) -> RegionPager:
         params = _joined(filters(level, parents, codes))
+        check_walk_filters(level, params)
         check_limit(limit, allow_none=True)
         check_cursor(cursor)
         return RegionPager(self._page_fetcher(level, params, limit), cursor=cursor)
