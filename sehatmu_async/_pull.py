@@ -213,7 +213,9 @@ class _Pull:
                     expected += data.meta.total
                 page_fresh = 0
                 for start in range(0, len(data), SLICE):
-                    if start:
+                    # A page of several slices: the loop runs between its decode (one
+                    # msgspec call) and each slice of region building and checking.
+                    if len(data) > SLICE:
                         await asyncio.sleep(0)
                     items, codes = data.regions(start, start + SLICE, level)
                     fresh = seen.add_page(codes)
