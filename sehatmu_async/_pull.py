@@ -39,7 +39,7 @@ __all__ = ["RegionStream", "pull"]
 #: Regions built, checked and handed over at a time; the pull yields to the event loop
 #: between slices, so no stretch of its work holds the loop for more than about a
 #: millisecond, even for a page of 2000.
-SLICE = 400
+SLICE = 500
 BODY_EXCERPT_BYTES = BODY_EXCERPT_CHARS * 4
 #: No pull plans more pages than this for one query, whatever the server claims.
 _MAX_PAGES = 1_000_000
