@@ -329,10 +329,9 @@ class Recorded:
 
 
 async def settle(rounds: int = 20) -> None:
-    """Let finalizers, cancellations and closes run: one collection (for iterators dropped
-    in a reference cycle), then loop turns for the closes it schedules."""
-    gc.collect()
+    """Let finalizers, cancellations and closes run."""
     for _ in range(rounds):
+        gc.collect()
         await asyncio.sleep(0)
 
 
