@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import statistics
 import subprocess
@@ -87,6 +88,34 @@ async def interleaved(
     for round_number in range(repetitions):
         order = names if round_number % 2 == 0 else list(reversed(names))
         for name in order:
+            # Every contender starts from the same collected heap: the garbage one run
+            # leaves must not be collected on the next one's time.
+            gc.collect()
             series[name].samples.append(await measure(runs[name]))
             await asyncio.sleep(0)
     return series
+
+
+async def worst_lateness(run: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
+    """``run()``'s result and the worst lateness (s) of a task sleeping 1 ms meanwhile.
+
+    What a service embedding the SDK feels: every stretch of work that holds the loop
+    delays its other tasks by that long.
+    """
+    worst = 0.0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal worst
+        while running:
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - started - 0.001)
+
+    task = asyncio.ensure_future(ticker())
+    try:
+        result = await run()
+    finally:
+        running = False
+        await task
+    return result, worst
