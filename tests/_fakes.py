@@ -68,7 +68,7 @@ BAD_CREDENTIALS = orjson.dumps(
 )
 
 #: Retries that ride out scripted failures quickly; every loop stays bounded.
-FAST_RETRY = RetryPolicy(attempts=6, backoff_base=0.005, backoff_cap=0.05, total_timeout=20)
+FAST_RETRY = RetryPolicy(attempts=8, backoff_base=0.005, backoff_cap=0.05, total_timeout=20)
 
 #: What a route answers with: ``async def (request) -> response`` (or a plain function).
 Answer = Callable[[web.Request], "Awaitable[web.StreamResponse] | web.StreamResponse"]
