@@ -240,6 +240,9 @@ class ScriptedPlatform:
     Every request is recorded in :attr:`received`, token requests included.
     """
 
+    #: What a recorded request is made into (a folder may add to it).
+    received_class: type[Received] = Received
+
     def __init__(
         self,
         *,
@@ -366,7 +369,7 @@ class ScriptedPlatform:
                 break
         else:
             route, params = None, {}
-        received = Received(request, body, route.pattern if route else None)
+        received = self.received_class(request, body, route.pattern if route else None)
         received.match = params or {}
         self.received.append(received)
         if (request.method, request.path) == TOKEN_ROUTE:
