@@ -14,7 +14,6 @@ byte for byte.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,6 +24,7 @@ from .._converter import converter
 from .._decoders import ResponseContext, _build, raise_for_embedded_error, shape_error
 from .._outcome import OperationOutcome, OutcomeIssue
 from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document, wire_value
+from .._paths import fhir_type_path, resource_path
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM, Patient, check_nik
 from .._validation import check_patient
 from ..errors import (
@@ -50,9 +50,7 @@ __all__ = [
     "patient_wire",
 ]
 
-PATIENT_PATH = "/fhir-r4/v1/Patient"
-# FHIR's id rule: what may appear in ``Patient/{id}`` without escaping.
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+PATIENT_PATH = fhir_type_path("Patient")
 
 PatientLike = Patient | Mapping[str, Any]
 
@@ -89,16 +87,6 @@ def first_nik(wire: Mapping[str, Any]) -> str | None:
             value = identifier.get("value")
             return value if isinstance(value, str) else None
     return None
-
-
-def _check_id(patient_id: object) -> str:
-    if not isinstance(patient_id, str) or not _ID.fullmatch(patient_id):
-        shown = repr(patient_id)[:80] if isinstance(patient_id, str) else type(patient_id).__name__
-        raise ConfigurationError(
-            f"Patient id {shown} is not a FHIR id (1-64 of A-Z, a-z, 0-9, '-' and '.'), "
-            "e.g. 'P02029102687'"
-        )
-    return patient_id
 
 
 # -- pure decoders -------------------------------------------------------------------
@@ -350,7 +338,7 @@ class Patients:
         Every operation and path is checked before sending; ``content_type`` may be
         ``application/json`` (the document's) or ``application/json-patch+json``.
         """
-        patient_id = _check_id(id)
+        path = resource_path("Patient", id)
         if content_type not in PATCH_CONTENT_TYPES:
             raise ConfigurationError(
                 f"content_type {content_type!r} is not accepted for a Patient patch: use "
@@ -359,7 +347,7 @@ class Patients:
         document = patch_document(operations)
         response = await self._client.request(
             "PATCH",
-            f"{PATIENT_PATH}/{patient_id}",
+            path,
             json=document,
             content_type=content_type,
             idempotent=True,  # a replace applied twice leaves the same Patient
@@ -368,8 +356,7 @@ class Patients:
 
     async def get(self, id: str) -> Patient:
         """Read Patient ``id``."""
-        patient_id = _check_id(id)
-        response = await self._client.request("GET", f"{PATIENT_PATH}/{patient_id}")
+        response = await self._client.request("GET", resource_path("Patient", id))
         return self._patient(response)
 
     async def search_by_nik(self, nik: str, *, mother: bool = False) -> list[Patient]:
