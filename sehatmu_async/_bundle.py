@@ -27,6 +27,7 @@ import attrs
 
 from ._outcome import OperationOutcome, OutcomeIssue
 from ._patch import wire_value
+from ._paths import check_resource_type
 from ._validation import PREFLIGHT_URL, patient_issues
 from .errors import ConfigurationError, TransactionError
 
@@ -40,7 +41,6 @@ __all__ = [
 
 URN_UUID_PREFIX = "urn:uuid:"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _REQUEST_METHOD = "POST"
 # Where the pre-flight of a single create says "Encounter.period.start", a bundle's
 # issue says "Bundle.entry[2].resource.period.start".
@@ -108,14 +108,10 @@ def _resource_wire(resource: object) -> dict[str, Any]:
 
 
 def _resource_type(wire: Mapping[str, Any]) -> str:
-    kind = wire.get("resourceType")
-    if not isinstance(kind, str) or not _RESOURCE_TYPE.fullmatch(kind):
-        shown = repr(kind)[:70] if kind is not None else "missing"
-        raise ConfigurationError(
-            f"a bundle entry needs a resourceType such as 'Encounter' (^[A-Z][A-Za-z]{{1,63}}$), "
-            f"got {shown}"
-        )
-    return kind
+    if "resourceType" not in wire:
+        raise ConfigurationError("a bundle entry needs a resourceType, e.g. 'Encounter'")
+    # It becomes the entry's request.url: the same check as a path segment.
+    return check_resource_type(wire["resourceType"])
 
 
 def entry_identifiers(resource: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -284,9 +280,7 @@ class TransactionBundle:
         if warn:
             missing = self.unreconcilable()
             if missing:
-                shown = ", ".join(
-                    f"{i} ({self._entries[i].resource_type})" for i in missing[:10]
-                )
+                shown = ", ".join(f"{i} ({self._entries[i].resource_type})" for i in missing[:10])
                 warnings.warn(
                     f"transaction entries without an identifier: {shown}. If the answer is "
                     "lost, client.fhir.reconcile() cannot tell whether they were stored.",
@@ -524,9 +518,7 @@ def preflight_error(
             full_url=entry.full_url if isinstance(entry.full_url, str) else None,
             resource_type=entry.resource_type,
             status=None,
-            outcome=OperationOutcome(issues=tuple(by_entry[index]))
-            if index in by_entry
-            else None,
+            outcome=OperationOutcome(issues=tuple(by_entry[index])) if index in by_entry else None,
         )
         for index, entry in enumerate(entries)
     )

@@ -84,11 +84,13 @@ class BundleEntryResult:
     #: The stored resource, when the platform returned it (it holds patient data).
     resource: dict[str, Any] | None = attrs.field(default=None, repr=False)
     version: str | None = None
+    #: True in a refused transaction: whatever its status says, the entry was not stored.
+    rolled_back: bool = False
 
     @property
     def ok(self) -> bool:
         """True when the entry was stored: a 2xx status and no failing outcome."""
-        if self.status is None or not 200 <= self.status < 300:
+        if self.rolled_back or self.status is None or not 200 <= self.status < 300:
             return False
         return self.outcome is None or not self.outcome.is_failure
 
@@ -117,6 +119,8 @@ class BundleEntryResult:
         failing = [i for i in self.issues if i.is_failure] or list(self.issues)
         if failing:
             return f"{head}: {_issue_line(failing[0])}"
+        if self.rolled_back:
+            return f"{head}: not stored (the transaction was refused)"
         return f"{head}: {self.status if self.status is not None else 'not stored'}"
 
 
@@ -306,9 +310,7 @@ def decode_transaction_response(
         )
         raise shape_error(ctx, raw, f"expected a transaction-response Bundle, got {what}")
     if len(entries) != len(sent):
-        raise shape_error(
-            ctx, raw, f"{len(sent)} entries sent but {len(entries)} answered"
-        )
+        raise shape_error(ctx, raw, f"{len(sent)} entries sent but {len(entries)} answered")
     results: list[BundleEntryResult] = []
     for index, (raw_entry, sent_entry) in enumerate(zip(entries, sent, strict=True)):
         if not isinstance(raw_entry, Mapping):
@@ -356,6 +358,7 @@ def _entries_from_outcome(
             resource_type=resource_type,
             status=None,
             outcome=OperationOutcome(issues=tuple(by_entry[index])) if index in by_entry else None,
+            rolled_back=True,
         )
         for index, (full_url, resource_type) in enumerate(sent)
     )
@@ -370,9 +373,13 @@ def _entries_from_bundle(
         if isinstance(raw_entry, Mapping):
             result, _ = _entry_result(index, sent_entry, raw_entry)
             # Nothing of a refused transaction was stored, whatever an entry's status says.
-            results.append(attrs.evolve(result, id=None, resource=None))
+            results.append(attrs.evolve(result, id=None, resource=None, rolled_back=True))
         else:
-            results.append(BundleEntryResult(index, sent_entry[0], sent_entry[1], status=None))
+            results.append(
+                BundleEntryResult(
+                    index, sent_entry[0], sent_entry[1], status=None, rolled_back=True
+                )
+            )
     return tuple(results)
 
 
