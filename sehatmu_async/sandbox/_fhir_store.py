@@ -208,7 +208,23 @@ class FhirStore:
                 found.append(_duplicate(kind))
         return found
 
+    def issues_for_create(
+        self, resource: object, pending: Iterable[tuple[str, str]] = ()
+    ) -> list[dict[str, Any]]:
+        """:meth:`problems` of a create, counting ``pending`` (type, id) pairs as stored."""
+        return self.problems(resource, known=frozenset(f"{t}/{i}" for t, i in pending))
+
     # -- writing ---------------------------------------------------------------------
+
+    def allocate_id(self, kind: str) -> str:
+        """A fresh server id for a resource of ``kind`` (not stored until :meth:`insert`)."""
+        return self.new_id(kind)
+
+    def insert(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """Store a resource already checked and given its ``id`` (version 1), unchecked."""
+        self._payloads.add(canonical_digest({k: v for k, v in resource.items() if k != "id"}))
+        self.creates[resource["resourceType"]] += 1
+        return self._commit(resource, version=1)
 
     def _commit(self, resource: dict[str, Any], *, version: int) -> dict[str, Any]:
         kind, rid = resource["resourceType"], resource["id"]
