@@ -14,7 +14,6 @@ byte for byte.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,8 +23,10 @@ import orjson
 from .._converter import converter
 from .._decoders import ResponseContext, _build, raise_for_embedded_error, shape_error
 from .._outcome import OperationOutcome, OutcomeIssue
-from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document, wire_value
+from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document
+from .._paths import fhir_type_path, resource_path
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM, Patient, check_nik
+from .._payload import to_wire
 from .._validation import check_patient
 from ..errors import (
     APIError,
@@ -50,32 +51,32 @@ __all__ = [
     "patient_wire",
 ]
 
-PATIENT_PATH = "/fhir-r4/v1/Patient"
-# FHIR's id rule: what may appear in ``Patient/{id}`` without escaping.
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+PATIENT_PATH = fhir_type_path("Patient")
 
 PatientLike = Patient | Mapping[str, Any]
 
 
 def patient_wire(patient: PatientLike) -> dict[str, Any]:
-    """The JSON to send for a ``Patient`` or a plain wire-form (camelCase) ``dict``.
+    """The JSON to send for a ``Patient``, a plain wire-form (camelCase) ``dict`` or a
+    pydantic model (e.g. ``fhir.resources``' Patient).
 
     A dict is sent as written, with ``resourceType`` added if missing, except that
     Python dates and datetimes in it go out in the platform's formats (datetimes as
-    UTC; naive ones refused) — the same rules a ``Patient`` follows. The copy made
-    here is what is sent, so later changes to the dict cannot alter it.
+    UTC; naive ones refused) — the same rules a ``Patient`` follows (see ``_payload``).
+    The copy made here is what is sent, so later changes to the dict cannot alter it.
     """
     if isinstance(patient, Patient):
-        return patient.to_wire()
-    if isinstance(patient, Mapping):
-        kind = patient.get("resourceType", "Patient")
-        if kind != "Patient":
-            raise ConfigurationError(f"expected a Patient, got resourceType {kind!r}")
-        return {"resourceType": "Patient", **wire_value(dict(patient), what="a Patient field")}
-    raise ConfigurationError(
-        f"expected a sehatmu_async.Patient or a dict in FHIR JSON form, "
-        f"got {type(patient).__name__}"
-    )
+        return to_wire(patient, what="a Patient")
+    if not isinstance(patient, Mapping) and not callable(getattr(patient, "model_dump", None)):
+        raise ConfigurationError(
+            f"expected a sehatmu_async.Patient or a dict in FHIR JSON form, "
+            f"got {type(patient).__name__}"
+        )
+    wire = to_wire(patient, what="a Patient")
+    kind = wire.get("resourceType", "Patient")
+    if kind != "Patient":
+        raise ConfigurationError(f"expected a Patient, got resourceType {kind!r}")
+    return {"resourceType": "Patient", **wire}
 
 
 def first_nik(wire: Mapping[str, Any]) -> str | None:
@@ -89,16 +90,6 @@ def first_nik(wire: Mapping[str, Any]) -> str | None:
             value = identifier.get("value")
             return value if isinstance(value, str) else None
     return None
-
-
-def _check_id(patient_id: object) -> str:
-    if not isinstance(patient_id, str) or not _ID.fullmatch(patient_id):
-        shown = repr(patient_id)[:80] if isinstance(patient_id, str) else type(patient_id).__name__
-        raise ConfigurationError(
-            f"Patient id {shown} is not a FHIR id (1-64 of A-Z, a-z, 0-9, '-' and '.'), "
-            "e.g. 'P02029102687'"
-        )
-    return patient_id
 
 
 # -- pure decoders -------------------------------------------------------------------
@@ -350,7 +341,7 @@ class Patients:
         Every operation and path is checked before sending; ``content_type`` may be
         ``application/json`` (the document's) or ``application/json-patch+json``.
         """
-        patient_id = _check_id(id)
+        path = resource_path("Patient", id)
         if content_type not in PATCH_CONTENT_TYPES:
             raise ConfigurationError(
                 f"content_type {content_type!r} is not accepted for a Patient patch: use "
@@ -359,7 +350,7 @@ class Patients:
         document = patch_document(operations)
         response = await self._client.request(
             "PATCH",
-            f"{PATIENT_PATH}/{patient_id}",
+            path,
             json=document,
             content_type=content_type,
             idempotent=True,  # a replace applied twice leaves the same Patient
@@ -368,8 +359,7 @@ class Patients:
 
     async def get(self, id: str) -> Patient:
         """Read Patient ``id``."""
-        patient_id = _check_id(id)
-        response = await self._client.request("GET", f"{PATIENT_PATH}/{patient_id}")
+        response = await self._client.request("GET", resource_path("Patient", id))
         return self._patient(response)
 
     async def search_by_nik(self, nik: str, *, mother: bool = False) -> list[Patient]:
