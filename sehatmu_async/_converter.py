@@ -14,7 +14,13 @@ import cattrs
 
 from ._models import Region, RegionLevel
 
-__all__ = ["RegionShapeError", "converter", "region_keys", "structure_regions"]
+__all__ = [
+    "RegionShapeError",
+    "converter",
+    "is_wire_model",
+    "region_keys",
+    "structure_regions",
+]
 
 converter = cattrs.Converter()
 
@@ -155,6 +161,12 @@ from ._patient_models import (  # noqa: E402
     structure_wire,
     unstructure_wire,
 )
+
+
+def is_wire_model(cls: type) -> bool:
+    """True for the SDK's models that have a FHIR wire form (``Patient`` and its parts)."""
+    return cls in PATIENT_MODELS
+
 
 for _patient_model in PATIENT_MODELS:
     converter.register_structure_hook(_patient_model, functools.partial(structure_wire, converter))

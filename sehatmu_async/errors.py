@@ -6,8 +6,9 @@
     ├── ConfigurationError            bad settings, bad arguments (before any request)
     ├── TransportError                connection failed, timed out, reset
     │   └── OutcomeUnknownError       a non-idempotent request may or may not have taken effect
-    ├── PaginationError               cursor loop, malformed meta
-    │   └── IncompleteDownloadError   fewer regions delivered than the server's total
+    ├── PaginationError               cursor loop, malformed meta, foreign next link
+    │   └── IncompleteDownloadError   fewer items delivered than the server's total
+    ├── MultipleResultsError          one() found more than one
     └── APIError                      status, method, url, request_id, body (text), outcome
         ├── AuthenticationError       401, bad client credentials, gateway ``fault``
         ├── PermissionDeniedError     403, "resource cannot be accessed due to business rule"
@@ -16,7 +17,7 @@
         ├── ServerError               5xx (text/plain bodies kept)
         ├── MasterDataError           {"status_code", "message", "data"} envelope
         └── ValidationError           OperationOutcome: .issues
-            ├── DuplicateResourceError
+            ├── DuplicateResourceError  .existing_id (when found)
             ├── PatientExistsError    .patient_id
             ├── CitizenNotFoundError
             └── TransactionError      .entries (which entry failed first, which after it)
@@ -47,6 +48,7 @@ __all__ = [
     "DuplicateResourceError",
     "IncompleteDownloadError",
     "MasterDataError",
+    "MultipleResultsError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PaginationError",
@@ -159,6 +161,15 @@ class IncompleteDownloadError(PaginationError):
         self.delivered = delivered
 
 
+class MultipleResultsError(SehatMuError):
+    """A search meant to find one resource found several; ``count`` is how many (at least)."""
+
+    def __init__(self, message: str, *, resource_type: str | None = None, count: int = 2) -> None:
+        super().__init__(message)
+        self.resource_type = resource_type
+        self.count = count
+
+
 class APIError(SehatMuError):
     """The platform answered, and the answer is an error (or unreadable)."""
 
@@ -229,7 +240,14 @@ class ValidationError(APIError):
 
 
 class DuplicateResourceError(ValidationError):
-    """The platform already received this payload; it must not be sent again."""
+    """The platform already received this payload; it must not be sent again.
+
+    ``existing_id`` is the stored resource's id when the SDK could find it by identifier.
+    """
+
+    def __init__(self, message: str, *, existing_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.existing_id = existing_id
 
 
 class PatientExistsError(ValidationError):

@@ -23,9 +23,10 @@ import orjson
 from .._converter import converter
 from .._decoders import ResponseContext, _build, raise_for_embedded_error, shape_error
 from .._outcome import OperationOutcome, OutcomeIssue
-from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document, wire_value
+from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document
 from .._paths import fhir_type_path, resource_path
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM, Patient, check_nik
+from .._payload import to_wire
 from .._validation import check_patient
 from ..errors import (
     APIError,
@@ -56,24 +57,26 @@ PatientLike = Patient | Mapping[str, Any]
 
 
 def patient_wire(patient: PatientLike) -> dict[str, Any]:
-    """The JSON to send for a ``Patient`` or a plain wire-form (camelCase) ``dict``.
+    """The JSON to send for a ``Patient``, a plain wire-form (camelCase) ``dict`` or a
+    pydantic model (e.g. ``fhir.resources``' Patient).
 
     A dict is sent as written, with ``resourceType`` added if missing, except that
     Python dates and datetimes in it go out in the platform's formats (datetimes as
-    UTC; naive ones refused) — the same rules a ``Patient`` follows. The copy made
-    here is what is sent, so later changes to the dict cannot alter it.
+    UTC; naive ones refused) — the same rules a ``Patient`` follows (see ``_payload``).
+    The copy made here is what is sent, so later changes to the dict cannot alter it.
     """
     if isinstance(patient, Patient):
-        return patient.to_wire()
-    if isinstance(patient, Mapping):
-        kind = patient.get("resourceType", "Patient")
-        if kind != "Patient":
-            raise ConfigurationError(f"expected a Patient, got resourceType {kind!r}")
-        return {"resourceType": "Patient", **wire_value(dict(patient), what="a Patient field")}
-    raise ConfigurationError(
-        f"expected a sehatmu_async.Patient or a dict in FHIR JSON form, "
-        f"got {type(patient).__name__}"
-    )
+        return to_wire(patient, what="a Patient")
+    if not isinstance(patient, Mapping) and not callable(getattr(patient, "model_dump", None)):
+        raise ConfigurationError(
+            f"expected a sehatmu_async.Patient or a dict in FHIR JSON form, "
+            f"got {type(patient).__name__}"
+        )
+    wire = to_wire(patient, what="a Patient")
+    kind = wire.get("resourceType", "Patient")
+    if kind != "Patient":
+        raise ConfigurationError(f"expected a Patient, got resourceType {kind!r}")
+    return {"resourceType": "Patient", **wire}
 
 
 def first_nik(wire: Mapping[str, Any]) -> str | None:

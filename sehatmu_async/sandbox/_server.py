@@ -17,6 +17,7 @@ from ._auth import TOKEN_PATH, bearer_auth, token
 from ._counters import SandboxCounters
 from ._data import load_regions
 from ._faults import SandboxFaults
+from ._fhir_routes import add_routes as add_fhir_routes
 from ._middleware import bookkeeping, inject_faults
 from ._state import PATIENT_ANSWERS, STATE, TOKEN_ROUTE, PatientAnswer, SandboxState
 from ._tokens import TokenStore
@@ -169,4 +170,5 @@ def make_app(sandbox: Sandbox) -> web.Application:
     app.router.add_post(TOKEN_PATH, token, name=TOKEN_ROUTE)
     _regions.add_routes(app.router)
     _patient_routes.add_routes(app.router)
+    add_fhir_routes(app.router)  # after Patient's: its routes match first
     return app
