@@ -26,9 +26,9 @@ from typing import Any
 import attrs
 
 from ._outcome import OperationOutcome, OutcomeIssue
-from ._patch import wire_value
 from ._paths import check_resource_type
-from ._validation import PREFLIGHT_URL, patient_issues
+from ._payload import to_wire
+from ._validation import PREFLIGHT_URL, resource_issues, utc_datetimes
 from .errors import ConfigurationError, TransactionError
 
 __all__ = [
@@ -87,24 +87,8 @@ def _resource_wire(resource: object) -> dict[str, Any]:
             "a TransactionBundle cannot be an entry of another bundle (rule 20011: no nested "
             "Bundle); add its resources one by one"
         )
-    raw: object
-    if isinstance(resource, Mapping):
-        raw = resource
-    elif callable(getattr(resource, "to_wire", None)):
-        raw = resource.to_wire()  # type: ignore[attr-defined]
-    elif callable(getattr(resource, "model_dump", None)):
-        raw = resource.model_dump(  # type: ignore[attr-defined]
-            mode="json", by_alias=True, exclude_none=True
-        )
-    else:
-        raise ConfigurationError(
-            f"a bundle entry is a dict in FHIR JSON, a model of this SDK or a pydantic model "
-            f"(fhir.resources), got {type(resource).__name__}"
-        )
-    if not isinstance(raw, Mapping):
-        raise ConfigurationError(f"the entry's JSON is a {type(raw).__name__}, not an object")
-    wire = wire_value(dict(raw), what="a bundle entry's element")
-    return dict(wire)
+    # The same normalisation as client.fhir.create: UTC "…Z" date-times become "+00:00".
+    return utc_datetimes(to_wire(resource, what="a bundle entry"))
 
 
 def _resource_type(wire: Mapping[str, Any]) -> str:
@@ -465,11 +449,9 @@ def _walk_issues(
 
 def _single_create_issues(index: int, entry: BundleEntry) -> list[OutcomeIssue]:
     """The entry's own pre-flight, as for ``client.fhir.create``, re-rooted in the bundle."""
-    if entry.resource_type != "Patient":
-        return []
     root = f"{_ENTRY_PREFIX.format(index=index)}.resource"
     issues: list[OutcomeIssue] = []
-    for found in patient_issues(entry.resource):
+    for found in resource_issues(entry.resource):
         expression = tuple(_reroot(e, entry.resource_type, root) for e in found.expression)
         issues.append(attrs.evolve(found, expression=expression))
     return issues

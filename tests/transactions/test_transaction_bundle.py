@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from _transaction_helpers import ENC_SYSTEM, condition, encounter, observation
 
 from sehatmu_async import ConfigurationError, Identifier, Patient, ValidationError
 from sehatmu_async._bundle import (
@@ -16,29 +17,6 @@ from sehatmu_async._bundle import (
     entry_identifiers,
 )
 from sehatmu_async.errors import TransactionError
-
-ORG = "100025753"
-ENC_SYSTEM = f"http://sys-ids.kemkes.go.id/encounter/{ORG}"
-
-
-def encounter(value: str = "V-1", **extra: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Encounter",
-        "identifier": [{"system": ENC_SYSTEM, "value": value}],
-        "status": "finished",
-        "subject": {"reference": "Patient/P02029102687"},
-        **extra,
-    }
-
-
-def condition(enc_ref: str, value: str = "C-1", **extra: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Condition",
-        "identifier": [{"system": f"http://sys-ids.kemkes.go.id/condition/{ORG}", "value": value}],
-        "subject": {"reference": "Patient/P02029102687"},
-        "encounter": {"reference": enc_ref},
-        **extra,
-    }
 
 
 def refusal(bundle: TransactionBundle) -> TransactionError:
@@ -200,14 +178,7 @@ def test_references_deep_inside_lists_are_checked() -> None:
     bundle = TransactionBundle()
     enc = bundle.add(encounter())
     ghost = f"urn:uuid:{uuid.uuid4()}"
-    bundle.add(
-        {
-            "resourceType": "Observation",
-            "identifier": [{"system": ENC_SYSTEM, "value": "O-1"}],
-            "encounter": {"reference": enc},
-            "hasMember": [{"reference": enc}, {"reference": ghost}],
-        }
-    )
+    bundle.add(observation(enc, hasMember=[{"reference": enc}, {"reference": ghost}]))
     err = refusal(bundle)
     assert [i.expression for i in err.issues] == [
         ("Bundle.entry[1].resource.hasMember[1].reference",)
@@ -321,7 +292,9 @@ def test_entries_pass_the_single_create_preflight() -> None:
 def test_entries_without_identifier_get_a_warning_naming_them() -> None:
     bundle = TransactionBundle()
     bundle.add(encounter())
-    bundle.add({"resourceType": "Observation", "status": "final"})
+    unidentified = observation(bundle.full_urls[0])
+    del unidentified["identifier"]
+    bundle.add(unidentified)
     assert bundle.unreconcilable() == (1,)
     with pytest.warns(UnreconcilableEntryWarning, match=r"1 \(Observation\)"):
         bundle.check()
@@ -372,14 +345,7 @@ def test_without_stored_keeps_missing_entries_and_rewrites_stored_references() -
     bundle = TransactionBundle()
     enc = bundle.add(encounter())
     cond = bundle.add(condition(enc))
-    obs = bundle.add(
-        {
-            "resourceType": "Observation",
-            "identifier": [{"system": ENC_SYSTEM, "value": "O-1"}],
-            "encounter": {"reference": enc},
-            "hasMember": [{"reference": cond}],
-        }
-    )
+    obs = bundle.add(observation(enc, hasMember=[{"reference": cond}]))
     remaining = bundle.without_stored([{"resourceType": "Encounter", "id": "E1"}, None, None])
     assert remaining.full_urls == (cond, obs)
     resources = [e.resource for e in remaining.entries]
@@ -394,7 +360,9 @@ def test_without_stored_keeps_missing_entries_and_rewrites_stored_references() -
 def test_without_stored_refuses_unidentified_entries_unless_told() -> None:
     bundle = TransactionBundle()
     bundle.add(encounter())
-    bundle.add({"resourceType": "Observation", "status": "final"})
+    unidentified = observation(bundle.full_urls[0])
+    del unidentified["identifier"]
+    bundle.add(unidentified)
     with pytest.raises(ConfigurationError, match=r"entry 1 \(Observation\) has no identifier"):
         bundle.without_stored([None, None])
     assert len(bundle.without_stored([None, None], allow_unidentified=True)) == 2

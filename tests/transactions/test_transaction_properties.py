@@ -22,6 +22,8 @@ from sehatmu_async.errors import TransactionError
 TYPES = ("Encounter", "Condition", "Observation", "Procedure", "ServiceRequest")
 # Where a reference can sit inside a resource: a plain element, inside a list, deeper.
 SLOTS = ("encounter", "subject", "hasMember", "basedOn", "partOf", "focus")
+#: Where no slot puts a reference: the subject every drawn type may need.
+PATIENT = {"reference": "Patient/P02029102687"}
 
 
 @st.composite
@@ -58,6 +60,11 @@ def build(
         resource: dict[str, Any] = {
             "resourceType": kind,
             "identifier": [{"system": "http://sys-ids.kemkes.go.id/x/1", "value": f"v{index}"}],
+            # What every type drawn needs to pass its single-create pre-flight.
+            "status": "final",
+            "intent": "order",
+            "class": {"code": "AMB"},
+            "code": {"text": "visit"},
         }
         lists: dict[str, list[dict[str, str]]] = {}
         for slot, target in out:
@@ -75,6 +82,7 @@ def build(
             if target is None:
                 dangling.append((index, where))
         resource.update(lists)
+        resource.setdefault("subject", PATIENT)
         bundle.add(resource, full_url=urns[index])
     return bundle, urns, dangling
 
