@@ -106,3 +106,11 @@ __all__ = [
     "fhir_datetime",
     # -- end patients exports --
 ]
+
+# -- fhir (every resource type) --
+from ._fhir_wire import SearchPage
+from .errors import MultipleResultsError
+from .resources._fhir import Fhir
+from .resources._fhir_pager import SearchPager
+
+__all__ += ["Fhir", "MultipleResultsError", "SearchPage", "SearchPager"]

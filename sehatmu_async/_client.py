@@ -13,6 +13,7 @@ import aiohttp
 from ._base_client import DEFAULT_MAX_BODY, BaseClient
 from ._config import env_settings, resolve_base_url, resolve_timeout
 from ._retry import RetryPolicy
+from .resources._fhir import Fhir
 from .resources._patients import Patients
 from .resources._regions import Regions
 
@@ -77,6 +78,8 @@ class SehatMuClient(BaseClient):
         self.regions = Regions(self)
         #: Master Patient Index: create, patch, get, search by NIK.
         self.patients = Patients(self)
+        #: Every FHIR resource type: create, read, update, patch, search, reconcile.
+        self.fhir = Fhir(self, clock=self._clock)
 
     @classmethod
     def from_env(
