@@ -449,10 +449,18 @@ def _refusal_error(
     after = after if refused else ""
     if first is not None:
         what = f"transaction refused at {first.describe()}{after}"
-        hint = (
-            f"nothing of the bundle was stored; fix entry {first.index} and send the whole "
-            "bundle again"
-        )
+        if "duplicate" in {issue.code for issue in first.issues}:
+            # A duplicate usually means this visit was sent before (e.g. an answer was lost).
+            hint = (
+                f"nothing of this bundle was stored, but the platform already holds entry "
+                f"{first.index}: do not send the bundle again before finding what is stored "
+                "(client.fhir.find_by_identifier)"
+            )
+        else:
+            hint = (
+                f"nothing of the bundle was stored; fix entry {first.index} and send the "
+                "whole bundle again"
+            )
     else:
         failing = [i for i in (outcome.issues if outcome else ()) if i.is_failure]
         reason = _issue_line(failing[0]) if failing else "no entry named"
