@@ -248,7 +248,7 @@ class TransactionBundle:
         """
         return bundle_issues(self._entries, entry_rules=entry_rules)
 
-    def check(self, *, warn: bool = True) -> None:
+    def check(self, *, warn: bool = True, _stacklevel: int = 2) -> None:
         """Raise :class:`TransactionError` listing every problem, or return quietly.
 
         An empty bundle is a :class:`ConfigurationError`. With ``warn``, entries without
@@ -269,7 +269,7 @@ class TransactionBundle:
                     f"transaction entries without an identifier: {shown}. If the answer is "
                     "lost, client.fhir.reconcile() cannot tell whether they were stored.",
                     UnreconcilableEntryWarning,
-                    stacklevel=3,
+                    stacklevel=_stacklevel,
                 )
 
     # -- after a lost answer ------------------------------------------------------------

@@ -96,7 +96,8 @@ async def send_transaction(
             f"client.fhir.transaction() takes a TransactionBundle, got {type(bundle).__name__}"
         )
     if validate:
-        bundle.check()
+        # The warning points at the caller of client.fhir.transaction().
+        bundle.check(_stacklevel=4)
     elif not len(bundle):
         raise ConfigurationError(
             "the transaction bundle is empty: add at least one resource before sending it"

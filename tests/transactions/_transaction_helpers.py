@@ -76,3 +76,18 @@ def observation(
         "valueQuantity": {"value": 80, "unit": "beats/minute"},
         **extra,
     }
+
+
+def visit(patient: str = PATIENT_REF, tag: str = "1") -> tuple[Any, dict[str, str]]:
+    """One visit as a bundle (Encounter, two Conditions, an Observation) and its refs."""
+    from sehatmu_async import TransactionBundle
+
+    bundle = TransactionBundle()
+    enc = bundle.add(encounter(f"V-{tag}", subject=patient))
+    refs = {
+        "encounter": enc,
+        "appendicitis": bundle.add(condition(enc, f"C-{tag}-a", code="K35.8", subject=patient)),
+        "cold": bundle.add(condition(enc, f"C-{tag}-b", code="J06.9", subject=patient)),
+        "pulse": bundle.add(observation(enc, f"O-{tag}", subject=patient)),
+    }
+    return bundle, refs
