@@ -69,6 +69,25 @@ def _converter(model: Any) -> Callable[[dict[str, Any]], Any]:
     )
 
 
+def _answer(
+    convert: Callable[[dict[str, Any]], Any], resource: dict[str, Any], response: Response
+) -> Any:
+    """``resource`` through ``model=``; a failure names the stored id (it is stored)."""
+    try:
+        return convert(resource)
+    except Exception as exc:  # pydantic's ValidationError, or whatever from_wire raises
+        ctx = response.ctx
+        raise APIError(
+            f"{ctx.method} {ctx.path}: the answer ({resource.get('resourceType')} "
+            f"{resource.get('id')}) does not fit the model: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}",
+            status=ctx.status,
+            method=ctx.method,
+            url=ctx.url,
+            request_id=ctx.request_id,
+        ) from exc
+
+
 def _wire(resource: object) -> tuple[str, dict[str, Any]]:
     """(type, JSON to send) for a payload of any accepted kind."""
     wire = to_wire(resource, what="a FHIR resource")
@@ -192,7 +211,7 @@ class Fhir:
             )
             self._reconcilable(lost, kind, wire, identifiers)
             raise lost from err
-        return convert(stored)
+        return _answer(convert, stored, response)
 
     def _created(self, kind: str, wire: dict[str, Any], response: Response) -> dict[str, Any]:
         if kind == "Patient":
@@ -266,7 +285,7 @@ class Fhir:
         convert = _converter(model)
         path = resource_path(resource_type, id)
         response = await self._client.request("GET", path)
-        return convert(self._decode(response, resource_type, id))
+        return _answer(convert, self._decode(response, resource_type, id), response)
 
     async def update(
         self, resource: object, *, id: str | None = None, validate: bool = True, model: Any = None
@@ -289,7 +308,7 @@ class Fhir:
         if validate:
             check_resource(wire, method="PUT")
         response = await self._client.request("PUT", path, json=wire)
-        return convert(self._decode(response, kind, body_id))
+        return _answer(convert, self._decode(response, kind, body_id), response)
 
     async def patch(
         self,
@@ -329,7 +348,7 @@ class Fhir:
             content_type=content_type,
             idempotent=all(op["op"] in _REPEATABLE_OPS for op in document),
         )
-        return convert(self._decode(response, resource_type, id))
+        return _answer(convert, self._decode(response, resource_type, id), response)
 
     @staticmethod
     def _decode(response: Response, kind: str, rid: str) -> dict[str, Any]:
