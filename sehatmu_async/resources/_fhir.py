@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from .._fhir_wire import decode_resource, identifiers_of
+from .._fhir_wire import decode_resource, identifiers_of, resource_wire
 from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document
 from .._paths import check_resource_type, fhir_type_path, resource_path, shown
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM
 from .._payload import to_wire, wire_value
-from .._validation import check_patch, check_resource, utc_datetimes
+from .._validation import check_patch, check_resource
 from ..errors import (
     APIError,
     ConfigurationError,
@@ -86,15 +86,6 @@ def _answer(
             url=ctx.url,
             request_id=ctx.request_id,
         ) from exc
-
-
-def _wire(resource: object) -> tuple[str, dict[str, Any]]:
-    """(type, JSON to send) for a payload of any accepted kind."""
-    wire = to_wire(resource, what="a FHIR resource")
-    if "resourceType" not in wire and hasattr(resource, "to_wire"):
-        wire = {"resourceType": type(resource).__name__, **wire}
-    kind = check_resource_type(wire.get("resourceType"))
-    return kind, utc_datetimes(wire)
 
 
 def _json_pointer(path: object, what: str) -> str:
@@ -179,7 +170,7 @@ class Fhir:
         :meth:`reconcile` before creating again.
         """
         convert = _converter(model)
-        kind, wire = _wire(resource)
+        kind, wire = resource_wire(resource)
         if validate:
             check_resource(wire)
         identifiers = identifiers_of(wire)
@@ -293,7 +284,7 @@ class Fhir:
         """Replace a stored resource (PUT). The body must carry its ``id`` (and equal
         ``id=`` when given); refused before sending otherwise."""
         convert = _converter(model)
-        kind, wire = _wire(resource)
+        kind, wire = resource_wire(resource)
         body_id = wire.get("id")
         if body_id is None:
             raise ConfigurationError(
