@@ -8,7 +8,9 @@
   base URL, or :class:`PaginationError` when it points anywhere else (another
   scheme, host or port, outside the FHIR base, with credentials in it) — the bearer
   token only ever goes to the base URL;
-* :func:`identifiers_of`: the ``(system, value)`` pairs a resource can be found by.
+* :func:`identifiers_of`: the ``(system, value)`` pairs a resource can be found by;
+* :func:`resource_wire`: any accepted payload (dict, SDK model, pydantic model) as the
+  JSON to send, with its checked resource type (creates, updates, transaction entries).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from yarl import URL
 
 from ._checks import is_int
 from ._decoders import ResponseContext, shape_error
-from ._paths import FHIR_BASE
+from ._paths import FHIR_BASE, check_resource_type
+from ._payload import to_wire
+from ._validation import utc_datetimes
 from .errors import PaginationError
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "identifiers_of",
     "next_link",
     "next_request",
+    "resource_wire",
 ]
 
 _MATCH_MODES = frozenset({"match"})
@@ -172,3 +177,17 @@ def identifiers_of(wire: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
             if isinstance(system, str) and system and isinstance(value, str) and value:
                 found.append((system, value))
     return tuple(found)
+
+
+def resource_wire(resource: object) -> tuple[str, dict[str, Any]]:
+    """``(resource type, JSON to send)`` for a dict, an SDK model or a pydantic model.
+
+    UTC date-times written ``…Z`` (pydantic's style) become ``…+00:00``; a payload
+    without a valid ``resourceType`` is a :class:`ConfigurationError`.
+    """
+    wire = to_wire(resource, what="a FHIR resource")
+    if "resourceType" not in wire and hasattr(resource, "to_wire"):
+        # This SDK's models (Patient) are named for their resource type.
+        wire = {"resourceType": type(resource).__name__, **wire}
+    kind = check_resource_type(wire.get("resourceType"))
+    return kind, utc_datetimes(wire)

@@ -63,12 +63,12 @@ _STRING_KEYS = frozenset(
     {
         "family", "display", "system", "reference", "city", "district", "state",
         "postalCode", "country", "status", "title", "div", "use", "gender",
-        "birthDate", "version", "unit", "intent", "priority",
+        "birthDate", "version", "unit", "intent",
     }
 )  # fmt: skip
 # A string, or a structure: ``text`` is a Narrative on resources, ``code`` and
-# ``communication.language`` CodeableConcepts.
-_STRING_OR_OBJECT_KEYS = frozenset({"text", "code", "language"})
+# ``communication.language`` and ``Claim.priority`` CodeableConcepts.
+_STRING_OR_OBJECT_KEYS = frozenset({"text", "code", "language", "priority"})
 _STRING_LIST_KEYS = frozenset({"given", "prefix", "suffix", "line"})
 
 _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
@@ -99,8 +99,16 @@ _MANDATORY: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "QuestionnaireResponse": (("status",),),
     "EpisodeOfCare": (("status",), ("patient",)),
     "ImagingStudy": (("status",), ("subject",)),
+    "Claim": (
+        ("status",), ("type",), ("use",), ("patient",), ("created",), ("provider",),
+        ("priority",), ("insurance",),
+    ),
 }  # fmt: skip
-_REFERENCE_ELEMENTS = frozenset({"subject", "patient", "author"})
+# Mandatory elements of each item of a backbone list: (type, list element, names).
+_MANDATORY_IN_ITEMS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "Claim": (("insurance", ("sequence", "focal", "coverage")),),
+}
+_REFERENCE_ELEMENTS = frozenset({"subject", "patient", "author", "provider", "coverage"})
 
 _PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 
@@ -330,13 +338,25 @@ def _mandatory_issues(resource_type: str, wire: Mapping[str, Any]) -> list[Outco
         if any(wire.get(name) not in (None, [], {}) for name in choices):
             continue
         name = choices[0] if len(choices) == 1 else choices[0].removesuffix("CodeableConcept")
-        where = f"{resource_type}.{name}"
-        if name in _REFERENCE_ELEMENTS:
-            text, rule = f"Reference is mandatory : {where} (RuleNumber: 10124)", 10124
-        else:
-            text, rule = f"Element not found: {where} (RuleNumber: 10263)", 10263
-        issues.append(_issue("value", text, where, rule))
+        issues.append(_missing(resource_type, name))
+    for element, names in _MANDATORY_IN_ITEMS.get(resource_type, ()):
+        items = wire.get(element)
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            if not isinstance(item, Mapping):
+                continue
+            for name in names:
+                if item.get(name) in (None, [], {}):
+                    issues.append(_missing(f"{resource_type}.{element}[{index}]", name))
     return issues
+
+
+def _missing(parent: str, name: str) -> OutcomeIssue:
+    where = f"{parent}.{name}"
+    if name in _REFERENCE_ELEMENTS:
+        return _issue(
+            "value", f"Reference is mandatory : {where} (RuleNumber: 10124)", where, 10124
+        )
+    return _issue("value", f"Element not found: {where} (RuleNumber: 10263)", where, 10263)
 
 
 def _contained_ids(wire: Mapping[str, Any]) -> frozenset[str]:

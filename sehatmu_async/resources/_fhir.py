@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from .._fhir_wire import decode_resource, identifiers_of
+from .._fhir_wire import decode_resource, identifiers_of, resource_wire
 from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document
 from .._paths import check_resource_type, fhir_type_path, resource_path, shown
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM
 from .._payload import to_wire, wire_value
-from .._validation import check_patch, check_resource, utc_datetimes
+from .._validation import check_patch, check_resource
 from ..errors import (
     APIError,
     ConfigurationError,
@@ -72,13 +72,23 @@ def _converter(model: Any) -> Callable[[dict[str, Any]], Any]:
     )
 
 
-def _wire(resource: object) -> tuple[str, dict[str, Any]]:
-    """(type, JSON to send) for a payload of any accepted kind."""
-    wire = to_wire(resource, what="a FHIR resource")
-    if "resourceType" not in wire and hasattr(resource, "to_wire"):
-        wire = {"resourceType": type(resource).__name__, **wire}
-    kind = check_resource_type(wire.get("resourceType"))
-    return kind, utc_datetimes(wire)
+def _answer(
+    convert: Callable[[dict[str, Any]], Any], resource: dict[str, Any], response: Response
+) -> Any:
+    """``resource`` through ``model=``; a failure names the stored id (it is stored)."""
+    try:
+        return convert(resource)
+    except Exception as exc:  # pydantic's ValidationError, or whatever from_wire raises
+        ctx = response.ctx
+        raise APIError(
+            f"{ctx.method} {ctx.path}: the answer ({resource.get('resourceType')} "
+            f"{resource.get('id')}) does not fit the model: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}",
+            status=ctx.status,
+            method=ctx.method,
+            url=ctx.url,
+            request_id=ctx.request_id,
+        ) from exc
 
 
 def _json_pointer(path: object, what: str) -> str:
@@ -163,7 +173,7 @@ class Fhir:
         :meth:`reconcile` before creating again.
         """
         convert = _converter(model)
-        kind, wire = _wire(resource)
+        kind, wire = resource_wire(resource)
         if validate:
             check_resource(wire)
         identifiers = identifiers_of(wire)
@@ -195,7 +205,7 @@ class Fhir:
             )
             self._reconcilable(lost, kind, wire, identifiers)
             raise lost from err
-        return convert(stored)
+        return _answer(convert, stored, response)
 
     def _created(self, kind: str, wire: dict[str, Any], response: Response) -> dict[str, Any]:
         if kind == "Patient":
@@ -269,7 +279,7 @@ class Fhir:
         convert = _converter(model)
         path = resource_path(resource_type, id)
         response = await self._client.request("GET", path)
-        return convert(self._decode(response, resource_type, id))
+        return _answer(convert, self._decode(response, resource_type, id), response)
 
     async def update(
         self, resource: object, *, id: str | None = None, validate: bool = True, model: Any = None
@@ -277,7 +287,7 @@ class Fhir:
         """Replace a stored resource (PUT). The body must carry its ``id`` (and equal
         ``id=`` when given); refused before sending otherwise."""
         convert = _converter(model)
-        kind, wire = _wire(resource)
+        kind, wire = resource_wire(resource)
         body_id = wire.get("id")
         if body_id is None:
             raise ConfigurationError(
@@ -292,7 +302,7 @@ class Fhir:
         if validate:
             check_resource(wire, method="PUT")
         response = await self._client.request("PUT", path, json=wire)
-        return convert(self._decode(response, kind, body_id))
+        return _answer(convert, self._decode(response, kind, body_id), response)
 
     async def patch(
         self,
@@ -332,7 +342,7 @@ class Fhir:
             content_type=content_type,
             idempotent=all(op["op"] in _REPEATABLE_OPS for op in document),
         )
-        return convert(self._decode(response, resource_type, id))
+        return _answer(convert, self._decode(response, resource_type, id), response)
 
     @staticmethod
     def _decode(response: Response, kind: str, rid: str) -> dict[str, Any]:

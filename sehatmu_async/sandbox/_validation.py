@@ -75,10 +75,9 @@ _TEXT_ONLY = frozenset(
         "version",
         "unit",
         "intent",
-        "priority",
     ]
 )
-_TEXT_OR_STRUCT = frozenset({"text", "code", "language"})
+_TEXT_OR_STRUCT = frozenset({"text", "code", "language", "priority"})
 _TEXT_LISTS = frozenset({"given", "prefix", "suffix", "line"})
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _REFERENCE = re.compile(
@@ -105,8 +104,14 @@ REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "QuestionnaireResponse": [("status",)],
     "EpisodeOfCare": [("status",), ("patient",)],
     "ImagingStudy": [("status",), ("subject",)],
+    "Claim": [
+        ("status",), ("type",), ("use",), ("patient",), ("created",), ("provider",),
+        ("priority",), ("insurance",),
+    ],
 }  # fmt: skip
-_REQUIRED_REFERENCES = frozenset({"subject", "patient", "author"})
+# Inside each item of a list element: Claim.insurance[n] needs these.
+REQUIRED_PER_ITEM = {"Claim": {"insurance": ["sequence", "focal", "coverage"]}}
+_REQUIRED_REFERENCES = frozenset({"subject", "patient", "author", "provider", "coverage"})
 
 
 def _kind(value: object) -> str:
@@ -235,19 +240,28 @@ def _identifier_systems(value: object, path: str, found: list[dict[str, Any]]) -
         _identifier_systems(child, f"{path}.{key}", found)
 
 
+def _absent(path: str, element: str) -> dict[str, Any]:
+    if element in _REQUIRED_REFERENCES:
+        return issue("value", f"Reference is mandatory : {path} (RuleNumber: 10124)", path)
+    return issue("value", f"Element not found: {path} (RuleNumber: 10263)", path)
+
+
 def _required(kind: str, resource: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for names in REQUIRED.get(kind, []):
         if any(resource.get(n) not in (None, [], {}) for n in names):
             continue
         element = names[0] if len(names) == 1 else names[0].removesuffix("CodeableConcept")
-        path = f"{kind}.{element}"
-        if element in _REQUIRED_REFERENCES:
-            found.append(
-                issue("value", f"Reference is mandatory : {path} (RuleNumber: 10124)", path)
-            )
-        else:
-            found.append(issue("value", f"Element not found: {path} (RuleNumber: 10263)", path))
+        found.append(_absent(f"{kind}.{element}", element))
+    for element, inner in REQUIRED_PER_ITEM.get(kind, {}).items():
+        items = resource.get(element)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                found.extend(
+                    _absent(f"{kind}.{element}[{index}].{n}", n)
+                    for n in inner
+                    if item.get(n) in (None, [], {})
+                )
     return found
 
 
