@@ -25,10 +25,9 @@ from typing import Any
 
 import attrs
 
+from ._fhir_wire import resource_wire
 from ._outcome import OperationOutcome, OutcomeIssue
-from ._paths import check_resource_type
-from ._payload import to_wire
-from ._validation import PREFLIGHT_URL, resource_issues, utc_datetimes
+from ._validation import PREFLIGHT_URL, resource_issues
 from .errors import ConfigurationError, TransactionError
 
 __all__ = [
@@ -80,22 +79,14 @@ class BundleEntry:
         return entry
 
 
-def _resource_wire(resource: object) -> dict[str, Any]:
-    """The JSON of one entry: a dict, a model of this SDK, or a pydantic model."""
+def _resource_wire(resource: object) -> tuple[str, dict[str, Any]]:
+    """(type, JSON) of one entry: the same conversion as ``client.fhir.create``."""
     if isinstance(resource, TransactionBundle):
         raise ConfigurationError(
             "a TransactionBundle cannot be an entry of another bundle (rule 20011: no nested "
             "Bundle); add its resources one by one"
         )
-    # The same normalisation as client.fhir.create: UTC "…Z" date-times become "+00:00".
-    return utc_datetimes(to_wire(resource, what="a bundle entry"))
-
-
-def _resource_type(wire: Mapping[str, Any]) -> str:
-    if "resourceType" not in wire:
-        raise ConfigurationError("a bundle entry needs a resourceType, e.g. 'Encounter'")
-    # It becomes the entry's request.url: the same check as a path segment.
-    return check_resource_type(wire["resourceType"])
+    return resource_wire(resource)
 
 
 def entry_identifiers(resource: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -141,8 +132,7 @@ class TransactionBundle:
         ``full_url`` keeps an entry's reference from an earlier bundle (see
         :meth:`without_stored`); by default a new ``urn:uuid:{uuid4}`` is made.
         """
-        wire = _resource_wire(resource)
-        kind = _resource_type(wire)
+        kind, wire = _resource_wire(resource)
         if full_url is None:
             full_url = self._new_full_url()
         elif not isinstance(full_url, str):
@@ -183,8 +173,7 @@ class TransactionBundle:
             if not isinstance(resource, Mapping):
                 raise ConfigurationError(f"Bundle.entry[{index}] has no resource object")
             try:
-                wire = _resource_wire(resource)
-                kind = _resource_type(wire)
+                kind, wire = _resource_wire(resource)
             except ConfigurationError as exc:
                 raise ConfigurationError(f"Bundle.entry[{index}]: {exc.message}") from None
             request = entry.get("request")
