@@ -34,6 +34,10 @@ def _command(name: str) -> tuple[Command, bool]:
         from ._token import show_token
 
         return show_token, False
+    if name.startswith("fhir_"):
+        from ._fhir import fhir_command
+
+        return fhir_command(name), False
     if name == "sandbox":
         from ._sandbox import serve_sandbox
 

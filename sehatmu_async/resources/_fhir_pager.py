@@ -103,7 +103,7 @@ class SearchPager(Generic[R]):
             "was cut short silently — narrow the search or pass a larger max_pages="
         )
 
-    async def pages(self, *, max_pages: int | None = None) -> AsyncIterator[SearchPage]:
+    async def pages(self, *, max_pages: int | None = None) -> AsyncGenerator[SearchPage, None]:
         """Each page in turn (``resources`` converted by ``model=`` if one was given)."""
         async for page in self._walk(self._bound(max_pages)):
             yield SearchPage(
