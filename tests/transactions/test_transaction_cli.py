@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -197,3 +200,71 @@ async def test_missing_credentials_are_a_usage_error_before_reading_the_network(
 async def test_an_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read"):
         await fhir_transaction(args_for(tmp_path / "missing.json", "http://127.0.0.1:9"))
+
+
+# -- as a user runs it: a child process ------------------------------------------------------
+
+
+async def _cli(sb: Sandbox, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEHATMU_")}
+    env.update(
+        SEHATMU_BASE_URL=sb.url,
+        SEHATMU_CLIENT_ID=sb.client_id,
+        SEHATMU_CLIENT_SECRET=sb.client_secret,
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sehatmu_async",
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(stdin), 90)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_the_command_sends_json_lines_from_stdin(sandbox: Sandbox, patient_ref: str) -> None:
+    enc = f"urn:uuid:{uuid.uuid4()}"
+    lines = jsonl(
+        {"fullUrl": enc, "resource": encounter(subject=patient_ref)},
+        condition(enc, subject=patient_ref),
+        observation(enc, subject=patient_ref),
+    )
+    code, out, err = await _cli(sandbox, "fhir", "transaction", "-", stdin=lines)
+    assert (code, err) == (0, "")
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [row[:2] for row in rows] == [
+        ["Encounter", "201"],
+        ["Condition", "201"],
+        ["Observation", "201"],
+    ]
+    assert rows[0][3] == enc
+    assert sandbox.counters.by_route["POST /fhir-r4/v1"] == 1
+
+
+async def test_the_command_exits_1_on_refusal_and_2_on_a_bad_file(
+    sandbox: Sandbox, patient_ref: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "visit.jsonl"
+    path.write_bytes(jsonl(encounter(subject=patient_ref), encounter(subject=patient_ref)))
+    code, out, err = await _cli(sandbox, "fhir", "transaction", str(path))
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("sehatmu: error: ")
+    assert "entry 1 (Encounter)" in err
+    assert "duplicate" in err.lower()
+    path.write_bytes(b"{broken\n")
+    code, _, err = await _cli(sandbox, "fhir", "transaction", str(path))
+    assert code == 2
+    assert "line 1 is not JSON" in err
+    assert sandbox.counters.by_route["POST /fhir-r4/v1"] == 1
