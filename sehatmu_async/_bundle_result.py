@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import orjson
 
-from ._decoders import ResponseContext, _build, shape_error
+from ._decoders import ResponseContext, build_error, error_for_response, shape_error
 from ._outcome import OperationOutcome, OutcomeIssue, parse_operation_outcome
 from .errors import (
     APIError,
@@ -43,6 +43,7 @@ __all__ = [
     "BundleEntryResult",
     "BundleResult",
     "SentEntry",
+    "decode_refusal",
     "decode_transaction_response",
     "parse_etag",
     "parse_location",
@@ -472,7 +473,7 @@ def _refusal_error(
     if ctx.status < 400:
         # An error OperationOutcome in a 2xx answer: the message still says it was refused.
         what = f"{what} (with status {ctx.status})"
-    error = _build(
+    error = build_error(
         TransactionError,
         ctx,
         err.body.encode("utf-8"),
@@ -483,3 +484,20 @@ def _refusal_error(
     )
     assert isinstance(error, TransactionError)
     return error
+
+
+def decode_refusal(
+    ctx: ResponseContext, headers: Mapping[str, str], body: bytes, sent: Sequence[SentEntry]
+) -> APIError:
+    """The error a 4xx answer to a transaction stands for, read from the whole body.
+
+    A refusal of the bundle (either shape) is a :class:`TransactionError`; anything else
+    is the error the pipeline would have raised for it.
+    """
+    err = error_for_response(ctx, headers, body)
+    try:
+        obj: object = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        obj = None
+    refusal = transaction_refusal(err, sent, path=ctx.path, body_obj=obj)
+    return refusal if refusal is not None else err

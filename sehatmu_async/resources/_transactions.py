@@ -18,11 +18,12 @@ from .._bundle import TransactionBundle, entry_identifiers
 from .._bundle_result import (
     BundleResult,
     SentEntry,
+    decode_refusal,
     decode_transaction_response,
     transaction_refusal,
 )
 from .._paths import FHIR_BASE
-from ..errors import APIError, ConfigurationError, OutcomeUnknownError
+from ..errors import APIError, ConfigurationError, OutcomeUnknownError, TransactionError
 
 if TYPE_CHECKING:
     from .._base_client import BaseClient
@@ -31,6 +32,9 @@ __all__ = ["TRANSACTION_RESOURCE_TYPE", "Finder", "reconcile_transaction", "send
 
 #: ``OutcomeUnknownError.resource_type`` of a lost transaction.
 TRANSACTION_RESOURCE_TYPE = "Bundle"
+#: The statuses a refused transaction comes with, read whole by the decoders here (a
+#: 401, 403, 404 or 429 is about the request, not the bundle: the pipeline's own errors).
+REFUSAL_STATUSES = (400, 409, 412, 422)
 #: Look-ups in flight at once while reconciling one bundle.
 RECONCILE_CONCURRENCY = 4
 
@@ -105,12 +109,20 @@ async def send_transaction(
     wire = bundle.to_wire()
     sent = _sent(bundle)
     try:
-        response = await client.request("POST", FHIR_BASE, json=wire, idempotent=False)
+        response = await client.request(
+            "POST", FHIR_BASE, json=wire, idempotent=False, answer_statuses=REFUSAL_STATUSES
+        )
+        if response.status >= 400:
+            # Read whole: a refusal as a transaction-response Bundle names every entry.
+            raise decode_refusal(response.ctx, response.headers, response.body, sent)
         obj = response.json()
     except OutcomeUnknownError as err:
         _lost(err, wire)
         raise
+    except TransactionError:
+        raise
     except APIError as err:
+        # An error OperationOutcome inside a 2xx answer is a refusal too.
         refusal = transaction_refusal(err, sent, path=FHIR_BASE)
         if refusal is not None:
             raise refusal from err

@@ -114,11 +114,6 @@ async def test_refusal_as_operation_outcome_names_the_failing_entry(
     assert len(platform.requests("POST", BASE)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the pipeline to return a 4xx Bundle whole (answer_statuses, asked in NEWS); "
-    "the pure decoding of this shape is tested in test_transaction_decode.py",
-)
 async def test_refusal_as_transaction_response_bundle_names_the_failing_entry(
     platform: ScriptedPlatform, make_client: MakeClient
 ) -> None:
