@@ -123,4 +123,4 @@ def add_fhir(commands: Any, add_server: Callable[[argparse.ArgumentParser], None
     if importlib.util.find_spec(f"{__package__}._fhir_transaction") is not None:
         from . import _fhir_transaction  # type: ignore[attr-defined, unused-ignore]
 
-        _fhir_transaction.add_parser(actions)
+        _fhir_transaction.add_parser(actions, add_server)

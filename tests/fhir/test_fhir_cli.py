@@ -144,3 +144,23 @@ async def test_create_refused_by_preflight_sends_nothing(
     assert cli_sandbox.counters.requests == 0
     code, _out, err = await _cli(cli_sandbox, "fhir", "create", "-", stdin=orjson.dumps(bad))
     assert code == 1
+
+
+async def test_demo_creates_and_finds_clinical_resources() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEHATMU_")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sehatmu_async",
+        "demo",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT_S)
+    assert proc.returncode == 0, err.decode()
+    text = out.decode()
+    assert "created Organization " in text
+    assert ", Location " in text
+    assert ", Encounter " in text
+    assert "found the Organization, Location and Encounter again by search" in text
