@@ -1,20 +1,10 @@
-"""A transaction's answer, decoded by pure functions: ``transaction-response`` and refusals.
+"""A stored transaction's answer and its results, decoded by pure functions.
 
 The platform answers a stored transaction with a ``Bundle`` of ``type:
 transaction-response`` whose ``entry[i].response`` belongs to the i-th entry sent
 (``status`` ``"201 Created"``, ``location`` ``Encounter/{id}/_history/1``, ``etag``).
-
-A refused transaction is documented in neither of the two shapes a platform may use,
-so both are read (api.md "Decided here"):
-
-* a 4xx ``OperationOutcome`` whose issues name the entry in ``expression``
-  (``Bundle.entry[2].resource.encounter``) or carry its ``fullUrl`` in ``diagnostics``,
-  with a "due to previous error" issue (20012/20013) for each entry refused after it;
-* a 4xx ``Bundle`` of ``type: transaction-response`` whose entries carry
-  ``response.outcome``.
-
-Either becomes one :class:`~sehatmu_async.errors.TransactionError` whose ``entries``
-say which entry failed first and which were refused after it.
+:class:`BundleResult` holds one :class:`BundleEntryResult` per entry. Refusals are
+decoded in :mod:`sehatmu_async._bundle_refusal` into the same entry results.
 """
 
 from __future__ import annotations
@@ -26,29 +16,20 @@ from typing import Any
 import attrs
 import orjson
 
-from ._decoders import ResponseContext, build_error, error_for_response, shape_error
+from ._decoders import ResponseContext, shape_error
 from ._outcome import OperationOutcome, OutcomeIssue, parse_operation_outcome
 from .errors import (
-    APIError,
-    AuthenticationError,
     ConfigurationError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    TransactionError,
 )
 
 __all__ = [
     "BundleEntryResult",
     "BundleResult",
     "SentEntry",
-    "decode_refusal",
     "decode_transaction_response",
     "parse_etag",
     "parse_location",
     "parse_status",
-    "transaction_refusal",
 ]
 
 #: What the decoders need of each entry sent: its fullUrl and resource type.
@@ -65,8 +46,6 @@ _LOCATION = re.compile(
     r"(?:/_history/(?P<version>[A-Za-z0-9\-.]{1,64}))?/?$"
 )
 _ETAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
-_ENTRY_EXPRESSION = re.compile(r"^\s*Bundle\.entry\[(\d+)\]")
-_URN_UUID = re.compile(r"urn:uuid:[0-9A-Fa-f-]{36}")
 
 
 @attrs.frozen(slots=True)
@@ -119,7 +98,7 @@ class BundleEntryResult:
             return f"{head}: {self.status}, id {self.id}"
         failing = [i for i in self.issues if i.is_failure] or list(self.issues)
         if failing:
-            return f"{head}: {_issue_line(failing[0])}"
+            return f"{head}: {issue_line(failing[0])}"
         if self.rolled_back:
             return f"{head}: not stored (the transaction was refused)"
         return f"{head}: {self.status if self.status is not None else 'not stored'}"
@@ -177,7 +156,7 @@ def _is_previous_error(issue: OutcomeIssue) -> bool:
     return any(_PREVIOUS_ERROR_TEXT in text.lower() for text in texts)
 
 
-def _issue_line(issue: OutcomeIssue) -> str:
+def issue_line(issue: OutcomeIssue) -> str:
     line = issue.describe()
     if issue.rule_number is not None and "rulenumber" not in line.lower():
         line += f" (rule {issue.rule_number})"
@@ -230,7 +209,7 @@ def _raw(body: bytes | None, obj: object) -> bytes:
         return b""
 
 
-def _entry_result(
+def entry_result(
     index: int, sent: SentEntry, raw_entry: Mapping[str, Any]
 ) -> tuple[BundleEntryResult, str | None]:
     """One entry's result and, if its answer contradicts what was sent, what is wrong."""
@@ -283,7 +262,7 @@ def _entry_result(
     return result, problem
 
 
-def _response_entries(obj: object) -> list[Any] | None:
+def response_entries(obj: object) -> list[Any] | None:
     if not isinstance(obj, Mapping) or obj.get("resourceType") != "Bundle":
         return None
     if obj.get("type") != "transaction-response":
@@ -301,7 +280,7 @@ def decode_transaction_response(
     the wrong entry would be worse than no answer.
     """
     raw = _raw(body, obj)
-    entries = _response_entries(obj)
+    entries = response_entries(obj)
     if entries is None:
         kind = obj.get("resourceType") if isinstance(obj, Mapping) else None
         what = (
@@ -316,188 +295,9 @@ def decode_transaction_response(
     for index, (raw_entry, sent_entry) in enumerate(zip(entries, sent, strict=True)):
         if not isinstance(raw_entry, Mapping):
             raise shape_error(ctx, raw, f"Bundle.entry[{index}] is not an object")
-        result, problem = _entry_result(index, sent_entry, raw_entry)
+        result, problem = entry_result(index, sent_entry, raw_entry)
         if problem is not None:
             raise shape_error(ctx, raw, problem)
         results.append(result)
     assert isinstance(obj, Mapping)
     return BundleResult(entries=tuple(results), raw=dict(obj))
-
-
-# -- refusals --------------------------------------------------------------------------------
-
-
-def _entry_of_issue(issue: OutcomeIssue, sent: Sequence[SentEntry]) -> int | None:
-    """Which entry an OperationOutcome issue is about: by expression, else by fullUrl."""
-    for expression in issue.expression:
-        match = _ENTRY_EXPRESSION.match(expression)
-        if match and int(match.group(1)) < len(sent):
-            return int(match.group(1))
-    by_url = {full_url.lower(): i for i, (full_url, _) in enumerate(sent) if full_url}
-    for text in (issue.diagnostics, issue.text):
-        for found in _URN_UUID.findall(text or ""):
-            if found.lower() in by_url:
-                return by_url[found.lower()]
-        match = _ENTRY_EXPRESSION.match(text or "")
-        if match and int(match.group(1)) < len(sent):
-            return int(match.group(1))
-    return None
-
-
-def _entries_from_outcome(
-    outcome: OperationOutcome, sent: Sequence[SentEntry]
-) -> tuple[BundleEntryResult, ...]:
-    by_entry: dict[int, list[OutcomeIssue]] = {}
-    for issue in outcome.issues:
-        index = _entry_of_issue(issue, sent)
-        if index is not None:
-            by_entry.setdefault(index, []).append(issue)
-    return tuple(
-        BundleEntryResult(
-            index=index,
-            full_url=full_url,
-            resource_type=resource_type,
-            status=None,
-            outcome=OperationOutcome(issues=tuple(by_entry[index])) if index in by_entry else None,
-            rolled_back=True,
-        )
-        for index, (full_url, resource_type) in enumerate(sent)
-    )
-
-
-def _entries_from_bundle(
-    entries: list[Any], sent: Sequence[SentEntry]
-) -> tuple[BundleEntryResult, ...]:
-    results: list[BundleEntryResult] = []
-    for index, sent_entry in enumerate(sent):
-        raw_entry = entries[index] if index < len(entries) else None
-        if isinstance(raw_entry, Mapping):
-            result, _ = _entry_result(index, sent_entry, raw_entry)
-            # Nothing of a refused transaction was stored, whatever an entry's status says.
-            results.append(attrs.evolve(result, id=None, resource=None, rolled_back=True))
-        else:
-            results.append(
-                BundleEntryResult(
-                    index, sent_entry[0], sent_entry[1], status=None, rolled_back=True
-                )
-            )
-    return tuple(results)
-
-
-# Errors whose meaning does not depend on the bundle: they keep their own class.
-_NOT_REFUSALS = (
-    AuthenticationError,
-    PermissionDeniedError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-)
-
-
-def _body_json(err: APIError, body_obj: object) -> object:
-    if body_obj is not None:
-        return body_obj
-    text = err.body
-    # An excerpt cut short ends in "…" and is no JSON; a whole small body is.
-    if not text or text.endswith("…") or text.lstrip()[:1] != "{":
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def transaction_refusal(
-    err: APIError,
-    sent: Sequence[SentEntry],
-    *,
-    path: str,
-    body_obj: object = None,
-) -> TransactionError | None:
-    """The :class:`TransactionError` a refusal of the bundle stands for, or None.
-
-    ``err`` is what the pipeline raised for the answer; ``body_obj`` its parsed JSON
-    when the caller has it whole (else the error's body is read if it is complete).
-    None means the answer is no refusal of the bundle's content (401, 403, 404, 429,
-    5xx, HTML…): the caller raises ``err`` as it is.
-    """
-    if isinstance(err, (TransactionError, *_NOT_REFUSALS)) or not 200 <= err.status < 500:
-        return None
-    obj = _body_json(err, body_obj)
-    bundle_entries = _response_entries(obj)
-    if bundle_entries is not None:
-        entries = _entries_from_bundle(bundle_entries, sent)
-        issues = tuple(issue for entry in entries for issue in entry.issues)
-        outcome: OperationOutcome | None = OperationOutcome(issues=issues)
-    elif err.outcome is not None:
-        outcome = err.outcome
-        entries = _entries_from_outcome(outcome, sent)
-    else:
-        return None
-    return _refusal_error(err, path, outcome, entries)
-
-
-def _refusal_error(
-    err: APIError,
-    path: str,
-    outcome: OperationOutcome | None,
-    entries: tuple[BundleEntryResult, ...],
-) -> TransactionError:
-    probe = TransactionError("", status=err.status, method=err.method, url=err.url, entries=entries)
-    first = probe.first_failure
-    refused = len(probe.refused)
-    after = f"; {refused} other entr{'y' if refused == 1 else 'ies'} refused due to previous error"
-    after = after if refused else ""
-    if first is not None:
-        what = f"transaction refused at {first.describe()}{after}"
-        if "duplicate" in {issue.code for issue in first.issues}:
-            # A duplicate usually means this visit was sent before (e.g. an answer was lost).
-            hint = (
-                f"nothing of this bundle was stored, but the platform already holds entry "
-                f"{first.index}: do not send the bundle again before finding what is stored "
-                "(client.fhir.find_by_identifier)"
-            )
-        else:
-            hint = (
-                f"nothing of the bundle was stored; fix entry {first.index} and send the "
-                "whole bundle again"
-            )
-    else:
-        failing = [i for i in (outcome.issues if outcome else ()) if i.is_failure]
-        reason = _issue_line(failing[0]) if failing else "no entry named"
-        what = f"transaction refused: {reason}{after}"
-        hint = "nothing of the bundle was stored; fix it and send the whole bundle again"
-    ctx = ResponseContext(
-        status=err.status, method=err.method, url=err.url, path=path, request_id=err.request_id
-    )
-    if ctx.status < 400:
-        # An error OperationOutcome in a 2xx answer: the message still says it was refused.
-        what = f"{what} (with status {ctx.status})"
-    error = build_error(
-        TransactionError,
-        ctx,
-        err.body.encode("utf-8"),
-        what,
-        hint,
-        outcome=outcome,
-        entries=entries,
-    )
-    assert isinstance(error, TransactionError)
-    return error
-
-
-def decode_refusal(
-    ctx: ResponseContext, headers: Mapping[str, str], body: bytes, sent: Sequence[SentEntry]
-) -> APIError:
-    """The error a 4xx answer to a transaction stands for, read from the whole body.
-
-    A refusal of the bundle (either shape) is a :class:`TransactionError`; anything else
-    is the error the pipeline would have raised for it.
-    """
-    err = error_for_response(ctx, headers, body)
-    try:
-        obj: object = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        obj = None
-    refusal = transaction_refusal(err, sent, path=ctx.path, body_obj=obj)
-    return refusal if refusal is not None else err

@@ -15,13 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._bundle import TransactionBundle, entry_identifiers
-from .._bundle_result import (
-    BundleResult,
-    SentEntry,
-    decode_refusal,
-    decode_transaction_response,
-    transaction_refusal,
-)
+from .._bundle_refusal import decode_refusal, transaction_refusal
+from .._bundle_result import BundleResult, SentEntry, decode_transaction_response
 from .._paths import FHIR_BASE
 from ..errors import APIError, ConfigurationError, OutcomeUnknownError, TransactionError
 

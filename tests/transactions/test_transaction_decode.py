@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from sehatmu_async import APIError, ConfigurationError, ValidationError
+from sehatmu_async._bundle_refusal import transaction_refusal
 from sehatmu_async._bundle_result import (
     BundleResult,
     SentEntry,
@@ -16,7 +17,6 @@ from sehatmu_async._bundle_result import (
     parse_etag,
     parse_location,
     parse_status,
-    transaction_refusal,
 )
 from sehatmu_async._decoders import ResponseContext, error_for_response
 from sehatmu_async.errors import (

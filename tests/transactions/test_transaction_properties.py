@@ -10,12 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sehatmu_async._bundle import TransactionBundle, rewrite_references
-from sehatmu_async._bundle_result import (
-    SentEntry,
-    decode_transaction_response,
-    transaction_refusal,
-)
+from sehatmu_async._bundle import TransactionBundle
+from sehatmu_async._bundle_refusal import transaction_refusal
+from sehatmu_async._bundle_result import SentEntry, decode_transaction_response
+from sehatmu_async._bundle_rules import rewrite_references
 from sehatmu_async._decoders import ResponseContext, error_for_response
 from sehatmu_async.errors import TransactionError
 
