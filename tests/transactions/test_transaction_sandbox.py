@@ -23,6 +23,7 @@ from sehatmu_async import (
     BundleResult,
     ConfigurationError,
     OutcomeUnknownError,
+    RateLimitError,
     SehatMuClient,
     TransactionBundle,
     TransactionError,
@@ -418,3 +419,80 @@ async def test_100_concurrent_transactions_on_one_client(
         assert sorted(c["id"] for c in conditions) == sorted(
             [result.id_for(refs["appendicitis"]), result.id_for(refs["cold"])]
         )
+
+
+# -- the sandbox's own answers, read without the SDK's decoders ------------------------------
+
+
+async def _raw_post(sandbox: Sandbox, client: SehatMuClient, body: bytes) -> tuple[int, Any]:
+    token = await client.token()
+    headers = {
+        "Authorization": token.authorization(),
+        "Content-Type": "application/fhir+json",
+        "User-Agent": "txn-tests",
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{sandbox.url}/fhir-r4/v1", data=body, headers=headers) as raw,
+    ):
+        return raw.status, await raw.json(content_type=None)
+
+
+async def test_the_sandbox_refusal_is_one_operation_outcome_naming_every_entry(
+    sandbox: Sandbox, sandbox_client: SehatMuClient, patient_ref: str
+) -> None:
+    bundle, refs = visit(patient_ref)
+    wire = bundle.to_wire()
+    wire["entry"][1]["resource"]["subject"] = {"reference": "Patient/nobody"}
+    status, answer = await _raw_post(sandbox, sandbox_client, orjson.dumps(wire))
+    assert status == 400
+    assert answer["resourceType"] == "OperationOutcome"
+    issues = answer["issue"]
+    failing = [i for i in issues if "previous error" not in i["details"]["text"]]
+    assert [i["expression"] for i in failing] == [["Bundle.entry[1].resource.subject"]]
+    assert "(RuleNumber: 10124)" in failing[0]["details"]["text"]
+    previous = [i for i in issues if "previous error" in i["details"]["text"]]
+    assert [i["expression"] for i in previous] == [
+        ["Bundle.entry[0]"],
+        ["Bundle.entry[2]"],
+        ["Bundle.entry[3]"],
+    ]
+    assert ["(RuleNumber: 20013)" in previous[0]["details"]["text"]] == [True]
+    assert all("(RuleNumber: 20012)" in i["details"]["text"] for i in previous[1:])
+    assert [i["diagnostics"] for i in previous] == [
+        f"fullUrl {refs['encounter']}",
+        f"fullUrl {refs['cold']}",
+        f"fullUrl {refs['pulse']}",
+    ]
+    assert stored_count(sandbox) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b'{"resourceType": "Patient"}', 400),
+        (b'{"resourceType": "Bundle", "type": "batch", "entry": []}', 400),
+        (b'{"resourceType": "Bundle", "type": "transaction", "entry": []}', 400),
+        (b'{"resourceType": "Bundle", "type": "transaction"}', 400),
+    ],
+)
+async def test_the_sandbox_refuses_what_is_no_transaction(
+    sandbox: Sandbox, sandbox_client: SehatMuClient, body: bytes, status: int
+) -> None:
+    got, answer = await _raw_post(sandbox, sandbox_client, body)
+    assert got == status
+    assert answer["resourceType"] == "OperationOutcome"
+    assert stored_count(sandbox) == 0
+
+
+async def test_rate_limited_transaction_is_not_repeated(
+    sandbox: Sandbox, sandbox_client: SehatMuClient, patient_ref: str
+) -> None:
+    bundle, _ = visit(patient_ref)
+    sandbox.faults.rate_limit_rate = 1.0
+    with pytest.raises(RateLimitError):
+        await sandbox_client.fhir.transaction(bundle)
+    assert sandbox.counters.by_route[ROUTE] == 1
+    sandbox.faults.rate_limit_rate = 0.0
+    assert (await sandbox_client.fhir.transaction(bundle)).ok
