@@ -62,7 +62,7 @@ def _full_url_issues(
     index: int, full_url: object, seen: Mapping[object, int]
 ) -> list[OutcomeIssue]:
     where = f"{_ENTRY_PREFIX.format(index=index)}.fullUrl"
-    if full_url is None:
+    if full_url is None or full_url == "":
         return [
             _issue(
                 "required",

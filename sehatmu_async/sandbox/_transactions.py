@@ -220,7 +220,8 @@ def process_transaction(
         url = _full_url(entry)
         if isinstance(url, str):
             first_of.setdefault(url, index)
-    known = frozenset(first_of)
+    # Only urn:uuid fullUrls name entries; anything else is refused as a fullUrl anyway.
+    known = frozenset(url for url in first_of if url.startswith(_URN))
     claimed: set[tuple[str, str, str]] = set()
     for index, entry in enumerate(entries):
         problems = _entry_problems(store, index, entry, first_of, known, claimed)

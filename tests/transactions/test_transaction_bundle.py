@@ -206,6 +206,7 @@ def test_nested_bundle_entry_is_rule_20011() -> None:
     ("full_url", "rule"),
     [
         (None, 20021),
+        ("", 20021),
         ("Encounter/123", 20017),
         ("http://example.org/Encounter/1", 20017),
         ("urn:oid:1.2.3", 20017),

@@ -233,3 +233,53 @@ def test_both_refusal_shapes_name_the_first_failing_entry(
     assert [e.index for e in refusal.refused] == expected_refused
     assert not any(e.ok for e in refusal.entries)
     assert all(e.id is None for e in refusal.entries)
+
+
+def _full_url_strategy() -> st.SearchStrategy[str | None]:
+    uuids = st.uuids().map(str)
+    return st.one_of(
+        st.none(),
+        st.just(""),
+        uuids.map(lambda u: f"urn:uuid:{u}"),
+        st.uuids(version=4).map(lambda u: f"urn:uuid:{u}"),
+        st.uuids(version=4).map(lambda u: f"urn:uuid:{str(u).upper()}"),
+        st.uuids(version=1).map(lambda u: f"urn:uuid:{u}"),
+        st.text(max_size=40).map(lambda t: f"urn:uuid:{t}"),
+        st.text(max_size=40),
+        st.sampled_from(["Encounter/1", "http://x.org/Encounter/1", "urn:oid:1.2.3", "urn:uuid:"]),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_full_url_strategy(), min_size=1, max_size=6))
+def test_sdk_and_sandbox_agree_on_the_full_url_rules(full_urls: list[str | None]) -> None:
+    """Two independent readings of rules 20017-20021 give the same rule for every entry."""
+    from sehatmu_async._bundle_rules import bundle_issues
+    from sehatmu_async.sandbox._transactions import _full_url_problem
+
+    entries = [
+        {
+            **({"fullUrl": url} if url is not None else {}),
+            "resource": {"resourceType": "Basic", "code": {"text": "x"}},
+            "request": {"method": "POST", "url": "Basic"},
+        }
+        for url in full_urls
+    ]
+    bundle = TransactionBundle.from_wire(
+        {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+    )
+    sdk: dict[int, set[int]] = {}
+    for index, issue in bundle_issues(bundle.entries, entry_rules=False):
+        if issue.rule_number is not None and issue.expression[0].endswith(".fullUrl"):
+            sdk.setdefault(index, set()).add(issue.rule_number)
+    first_of: dict[str, int] = {}
+    for index, url in enumerate(full_urls):
+        if isinstance(url, str):
+            first_of.setdefault(url, index)
+    sandbox: dict[int, set[int]] = {}
+    for index, url in enumerate(full_urls):
+        problem = _full_url_problem(index, url, first_of)
+        if problem is not None:
+            text = problem["details"]["text"]
+            sandbox[index] = {int(text.rsplit("RuleNumber: ", 1)[1].rstrip(")"))}
+    assert sdk == sandbox
