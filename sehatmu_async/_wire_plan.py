@@ -87,7 +87,24 @@ _SCALARS: dict[Any, tuple[Reader, Writer]] = {
 _FHIR_NAMES = {str: "String", bool: "Boolean", int: "Integer", date: "Date", datetime: "DateTime"}
 
 
+# Readers that only check the exact type: decoding inlines that check (the hot path).
+_EXACT: dict[Reader, type] = {_read_str: str, _read_bool: bool, _read_int: int}
+
+
 def _read_list(item: Reader) -> Reader:
+    exact = _EXACT.get(item)
+    if exact is not None:
+
+        def read_exact(value: Any) -> list[Any]:
+            if type(value) is not list or not value:
+                raise _Untyped
+            for v in value:
+                if type(v) is not exact:
+                    raise _Untyped
+            return list(value)
+
+        return read_exact
+
     def read(value: Any) -> list[Any]:
         # An empty list is not FHIR; keeping it verbatim keeps the round trip exact.
         if type(value) is not list or not value:
@@ -108,7 +125,7 @@ def _write_list(item: Writer) -> Writer:
 
 def _read_model(cls: type, *, extension: bool = False) -> Reader:
     def read(value: Any) -> Any:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise _Untyped
         # An extension whose own ``extension`` is empty or not a list could not be
         # written back as it came: it stays verbatim among the other extensions.
@@ -116,7 +133,7 @@ def _read_model(cls: type, *, extension: bool = False) -> Reader:
             subs = value["extension"]
             if type(subs) is not list or not subs:
                 raise _Untyped
-        return structure(wire_plan(cls), value)
+        return structure(_PLANS.get(cls) or wire_plan(cls), value)
 
     return read
 
@@ -138,6 +155,9 @@ class _Entry:
     write: Callable[[Any], tuple[str, Any]]
     #: For a choice: every key it owns, so kept siblings are not written beside it.
     choice_keys: tuple[str, ...] = ()
+    #: For an element: its key, and its writer unless the value goes out as it is.
+    key: str | None = None
+    writer: Writer | None = None
 
 
 @attrs.frozen
@@ -151,6 +171,17 @@ class WirePlan:
     sub_extensions: tuple[tuple[str, str, str], ...]  # (attr, url, value key)
     others: str | None
     extra: str
+    #: Each wire key of ``entries`` → (attribute, reader, the exact type the reader
+    #: checks, if that is all it does): decoding walks the JSON's keys.
+    by_key: dict[str, tuple[str, Reader, type | None]] = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        by_key = {
+            key: (entry.attr, read, _EXACT.get(read))
+            for entry in self.entries
+            for key, read in entry.reads
+        }
+        object.__setattr__(self, "by_key", by_key)
 
 
 _PLANS: dict[type, WirePlan] = {}
@@ -235,7 +266,8 @@ def _build_plan(cls: type) -> WirePlan:
             if len(members) != 1:
                 raise TypeError(f"{where}: a union is a FHIR choice element; declare choice()")
             read, write = _codec(members[0], where)
-            entries.append(_Entry(field.name, ((key, read),), _keyed(key, write)))
+            writer = None if write is _same else write
+            entries.append(_Entry(field.name, ((key, read),), _keyed(key, write), (), key, writer))
         elif spec.kind is Kind.CHOICE:
             alternatives = []
             for tp in members:
@@ -282,20 +314,30 @@ def _build_plan(cls: type) -> WirePlan:
 
 
 def structure(plan: WirePlan, obj: Any) -> Any:
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         name = plan.cls.__name__
         raise TypeError(f"{name} is a JSON object on the wire, got {type(obj).__name__}")
-    rest = dict(obj)
+    rest: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
-    for entry in plan.entries:
-        for key, read in entry.reads:
-            if key in rest:
-                try:
-                    kwargs[entry.attr] = read(rest[key])
-                except _Untyped:
-                    continue
-                del rest[key]
-                break
+    by_key = plan.by_key
+    # The JSON's keys are walked (usually fewer than the model's fields); a choice
+    # element takes the first of its keys whose value fits.
+    for key, value in obj.items():
+        found = by_key.get(key)
+        if found is not None:
+            attr, read, exact = found
+            if attr not in kwargs:
+                if exact is not None:
+                    if type(value) is exact:
+                        kwargs[attr] = value
+                        continue
+                else:
+                    try:
+                        kwargs[attr] = read(value)
+                        continue
+                    except _Untyped:
+                        pass
+        rest[key] = value
     kind = plan.model.resource_type
     if kind is not None and rest.get("resourceType") == kind:
         del rest["resourceType"]
@@ -352,8 +394,12 @@ def unstructure(plan: WirePlan, obj: Any) -> dict[str, Any]:
         value = getattr(obj, entry.attr)
         if value is None or (isinstance(value, list) and not value):
             continue  # FHIR has no nulls or empty arrays
-        key, wire[key] = entry.write(value)
-        dropped += entry.choice_keys
+        key = entry.key
+        if key is None:  # a choice: the value's type picks the key
+            key, wire[key] = entry.write(value)
+            dropped += entry.choice_keys
+        else:
+            wire[key] = value if entry.writer is None else entry.writer(value)
     if plan.others is not None:
         extensions: list[Any] = [
             {"url": url, value_key: value}
