@@ -13,12 +13,21 @@ import copy
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
 from typing import Any
 
 import attrs
 
-from ._datetime import fhir_date, fhir_datetime, parse_fhir_date, parse_fhir_datetime
+from ._wire_codecs import (
+    EXACT,
+    FHIR_NAMES,
+    SCALARS,
+    Reader,
+    Untyped,
+    Writer,
+    read_list,
+    same,
+    write_list,
+)
 from ._wire_fields import WIRE, Kind, Spec, WireModel, camel, wire_model_of
 from .errors import ConfigurationError
 
@@ -31,108 +40,17 @@ __all__ = [
     "wire_plan",
 ]
 
-Reader = Callable[[Any], Any]
-Writer = Callable[[Any], Any]
-
-
-class _Untyped(Exception):
-    """A wire value that does not fit the field's type: it stays verbatim in ``extra``."""
-
-
-def _read_str(value: Any) -> str:
-    if type(value) is not str:
-        raise _Untyped
-    return value
-
-
-def _read_bool(value: Any) -> bool:
-    if type(value) is not bool:
-        raise _Untyped
-    return value
-
-
-def _read_int(value: Any) -> int:
-    # A "2" is not an integer here: rule 10254 refuses it, so it stays verbatim.
-    if type(value) is not int:
-        raise _Untyped
-    return value
-
-
-def _read_date(value: Any) -> date:
-    parsed = parse_fhir_date(value)
-    if parsed is None:
-        raise _Untyped
-    return parsed
-
-
-def _read_datetime(value: Any) -> datetime:
-    parsed = parse_fhir_datetime(value)
-    if parsed is None:
-        raise _Untyped
-    return parsed
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-_SCALARS: dict[Any, tuple[Reader, Writer]] = {
-    str: (_read_str, _same),
-    bool: (_read_bool, _same),
-    int: (_read_int, _same),
-    date: (_read_date, fhir_date),
-    datetime: (_read_datetime, fhir_datetime),
-}
-# FHIR's type names, the suffixes of a choice element's keys (``deceasedDateTime``).
-_FHIR_NAMES = {str: "String", bool: "Boolean", int: "Integer", date: "Date", datetime: "DateTime"}
-
-
-# Readers that only check the exact type: decoding inlines that check (the hot path).
-_EXACT: dict[Reader, type] = {_read_str: str, _read_bool: bool, _read_int: int}
-
-
-def _read_list(item: Reader) -> Reader:
-    exact = _EXACT.get(item)
-    if exact is not None:
-
-        def read_exact(value: Any) -> list[Any]:
-            if type(value) is not list or not value:
-                raise _Untyped
-            for v in value:
-                if type(v) is not exact:
-                    raise _Untyped
-            return list(value)
-
-        return read_exact
-
-    def read(value: Any) -> list[Any]:
-        # An empty list is not FHIR; keeping it verbatim keeps the round trip exact.
-        if type(value) is not list or not value:
-            raise _Untyped
-        return [item(v) for v in value]
-
-    return read
-
-
-def _write_list(item: Writer) -> Writer:
-    def write(value: Any) -> list[Any]:
-        if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
-            raise ConfigurationError(f"expected a list, got {type(value).__name__}")
-        return [item(v) for v in value]
-
-    return write
-
 
 def _read_model(cls: type, *, extension: bool = False) -> Reader:
     def read(value: Any) -> Any:
         if type(value) is not dict and not isinstance(value, Mapping):
-            raise _Untyped
+            raise Untyped
         # An extension whose own ``extension`` is empty or not a list could not be
         # written back as it came: it stays verbatim among the other extensions.
         if extension and "extension" in value:
             subs = value["extension"]
             if type(subs) is not list or not subs:
-                raise _Untyped
+                raise Untyped
         return structure(_PLANS.get(cls) or wire_plan(cls), value)
 
     return read
@@ -152,12 +70,13 @@ class _Entry:
 
     attr: str
     reads: tuple[tuple[str, Reader], ...]
-    write: Callable[[Any], tuple[str, Any]]
-    #: For a choice: every key it owns, so kept siblings are not written beside it.
-    choice_keys: tuple[str, ...] = ()
-    #: For an element: its key, and its writer unless the value goes out as it is.
+    #: An element: its key, and its writer (None: the value goes out as it is).
     key: str | None = None
     writer: Writer | None = None
+    #: A choice: the writer that picks the key by the value's type, and every key it
+    #: owns, so kept siblings are not written beside it.
+    choose: Callable[[Any], tuple[str, Any]] | None = None
+    choice_keys: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -177,7 +96,7 @@ class WirePlan:
 
     def __attrs_post_init__(self) -> None:
         by_key = {
-            key: (entry.attr, read, _EXACT.get(read))
+            key: (entry.attr, read, EXACT.get(read))
             for entry in self.entries
             for key, read in entry.reads
         }
@@ -215,16 +134,12 @@ def _members(annotation: Any) -> tuple[Any, ...]:
 def _codec(tp: Any, where: str, *, extension: bool = False) -> tuple[Reader, Writer]:
     if typing.get_origin(tp) is list:
         read, write = _codec(typing.get_args(tp)[0], where)
-        return _read_list(read), _write_list(write)
-    if tp in _SCALARS:
-        return _SCALARS[tp]
+        return read_list(read), write_list(write)
+    if tp in SCALARS:
+        return SCALARS[tp]
     if is_wire_model(tp):
         return _read_model(tp, extension=extension), _write_model
     raise TypeError(f"{where}: the SDK has no wire form for {tp!r}")
-
-
-def _keyed(key: str, write: Writer) -> Callable[[Any], tuple[str, Any]]:
-    return lambda value: (key, write(value))
 
 
 def _choice(where: str, alternatives: list[tuple[str, Any, Writer]]) -> Callable[[Any], Any]:
@@ -266,19 +181,19 @@ def _build_plan(cls: type) -> WirePlan:
             if len(members) != 1:
                 raise TypeError(f"{where}: a union is a FHIR choice element; declare choice()")
             read, write = _codec(members[0], where)
-            writer = None if write is _same else write
-            entries.append(_Entry(field.name, ((key, read),), _keyed(key, write), (), key, writer))
+            writer = None if write is same else write
+            entries.append(_Entry(field.name, ((key, read),), key=key, writer=writer))
         elif spec.kind is Kind.CHOICE:
             alternatives = []
             for tp in members:
                 read, write = _codec(tp, where)
-                alternatives.append((key + _FHIR_NAMES.get(tp, tp.__name__), tp, read, write))
+                alternatives.append((key + FHIR_NAMES.get(tp, tp.__name__), tp, read, write))
             entries.append(
                 _Entry(
                     field.name,
                     tuple((k, read) for k, _, read, _ in alternatives),
-                    _choice(where, [(k, tp, write) for k, tp, _, write in alternatives]),
-                    tuple(k for k, *_ in alternatives),
+                    choose=_choice(where, [(k, tp, write) for k, tp, _, write in alternatives]),
+                    choice_keys=tuple(k for k, *_ in alternatives),
                 )
             )
         elif spec.kind is Kind.EXTENSION:
@@ -335,7 +250,7 @@ def structure(plan: WirePlan, obj: Any) -> Any:
                     try:
                         kwargs[attr] = read(value)
                         continue
-                    except _Untyped:
+                    except Untyped:
                         pass
         rest[key] = value
     kind = plan.model.resource_type
@@ -377,7 +292,7 @@ def _take_typed(plan: WirePlan, ext: Any, url: object, kwargs: dict[str, Any]) -
         if url == ext_url and attr not in kwargs:
             try:
                 kwargs[attr] = read(ext)
-            except _Untyped:
+            except Untyped:
                 return False
             return True
     return False
@@ -395,11 +310,11 @@ def unstructure(plan: WirePlan, obj: Any) -> dict[str, Any]:
         if value is None or (isinstance(value, list) and not value):
             continue  # FHIR has no nulls or empty arrays
         key = entry.key
-        if key is None:  # a choice: the value's type picks the key
-            key, wire[key] = entry.write(value)
-            dropped += entry.choice_keys
-        else:
+        if key is not None:
             wire[key] = value if entry.writer is None else entry.writer(value)
+        elif entry.choose is not None:  # a choice: the value's type picks the key
+            key, wire[key] = entry.choose(value)
+            dropped += entry.choice_keys
     if plan.others is not None:
         extensions: list[Any] = [
             {"url": url, value_key: value}
