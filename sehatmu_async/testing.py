@@ -10,10 +10,16 @@ in any project that has ``sehatmu-async`` and ``pytest-asyncio``::
         assert sehatmu_sandbox.counters.token_requests == 1
 
 Each test gets its own sandbox on a free 127.0.0.1 port, with fresh state.
+
+An ``async def`` test that uses ``sehatmu_sandbox`` or ``sehatmu_client`` runs under
+pytest-asyncio whatever its ``asyncio_mode``: in its default strict mode the plugin adds
+the ``asyncio`` mark such a test would otherwise need (a test already marked for asyncio
+or anyio is left as it is). Other async tests follow the project's own settings.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,6 +30,9 @@ from ._client import SehatMuClient
 from .sandbox import Sandbox, SandboxCounters, SandboxFaults
 
 __all__ = ["SandboxHarness", "sehatmu_client", "sehatmu_sandbox"]
+
+#: The fixtures that make a test an asyncio test.
+_FIXTURES = frozenset({"sehatmu_sandbox", "sehatmu_client"})
 
 
 @attrs.frozen
@@ -87,3 +96,26 @@ async def sehatmu_sandbox() -> AsyncIterator[SandboxHarness]:
 async def sehatmu_client(sehatmu_sandbox: SandboxHarness) -> SehatMuClient:
     """Just the connected client of ``sehatmu_sandbox``."""
     return sehatmu_sandbox.client
+
+
+# trylast: the innermost wrapper, so the mark is there when pytest-asyncio's own wrapper of
+# this hook looks for it on the collected items.
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Any:
+    """Mark ``async def`` tests using this plugin's fixtures for pytest-asyncio."""
+    outcome = yield
+    if _async_fixture is _needs_pytest_asyncio or not inspect.iscoroutinefunction(obj):
+        return
+    try:
+        result = outcome.get_result()
+    except BaseException:  # collection errors are pytest's to report
+        return
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        if (
+            isinstance(item, pytest.Function)
+            and _FIXTURES & set(item.fixturenames)
+            and item.get_closest_marker("asyncio") is None
+            and item.get_closest_marker("anyio") is None
+        ):
+            item.add_marker(pytest.mark.asyncio)

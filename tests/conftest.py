@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import pytest
+from _fakes import FakeClock, FakeSleep, MakeClient, ScriptedPlatform, Target, client_for
+
+from sehatmu_async import SehatMuClient
 
 #: Loggers of aiohttp's server side (the fake platforms tests run), not of the SDK.
 _SERVER_LOGGERS = ("aiohttp.access", "aiohttp.server", "aiohttp.web")
@@ -161,3 +164,48 @@ def _no_secret_leaks(
     for where, text in texts:
         for secret in watch.secrets:
             assert secret not in text, f"a secret ({secret[:3]}…) leaked into {where}"
+
+
+# -- the shared fakes (tests/_fakes.py) as fixtures ----------------------------------------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake monotonic clock at 1000.0."""
+    return FakeClock()
+
+
+@pytest.fixture
+def sleep(clock: FakeClock) -> FakeSleep:
+    """A fake ``asyncio.sleep`` that records its delays and advances ``clock``."""
+    return FakeSleep(clock)
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[ScriptedPlatform]:
+    """A started :class:`~_fakes.ScriptedPlatform`; script it with ``on``/``script``."""
+    async with ScriptedPlatform() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def make_client(
+    request: pytest.FixtureRequest, sleep: FakeSleep
+) -> AsyncIterator[MakeClient]:
+    """``make_client(target=None, **settings)``: a client for ``target`` (a platform, a
+    sandbox or a URL; by default the test's ``platform`` fixture, which the test must then
+    request) with fast retries and the ``sleep`` fixture; all closed at teardown."""
+    made: list[SehatMuClient] = []
+
+    def build(target: Target | None = None, **settings: Any) -> SehatMuClient:
+        if target is None:
+            assert "platform" in request.fixturenames, "request the platform fixture too"
+            target = request.getfixturevalue("platform")
+        settings.setdefault("sleep", sleep)
+        client = client_for(target, **settings)
+        made.append(client)
+        return client
+
+    yield build
+    for client in made:
+        await client.aclose()

@@ -1,20 +1,15 @@
-"""Row formats (JSON Lines, CSV) and the output: stdout, or a file replaced only on success."""
+"""Row formats (JSON Lines, CSV); where rows go is ``_output_file``'s job."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import BinaryIO
+from collections.abc import Callable
 
 import orjson
 
 from .._models import Region
-from ._failures import UsageError
+from ._output_file import open_output
 
 __all__ = ["FIELDS", "RowFormat", "open_output", "row_format"]
 
@@ -69,47 +64,3 @@ def row_format(name: str) -> tuple[bytes, RowFormat]:
     return b"", _jsonl_row
 
 
-def _new_file_mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o7777  # replacing a file keeps its permissions
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-@contextmanager
-def _atomic_file(path: str) -> Iterator[BinaryIO]:
-    if os.path.isdir(path):
-        raise UsageError(f"--out {path!r} is a directory; give a file name")
-    directory = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    try:
-        # Same directory as the target, so os.replace is a rename on one filesystem.
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path!r}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, _new_file_mode(path))
-        os.replace(temp, path)
-    except BaseException:
-        # Any failure, Ctrl-C included: the previous file stays as it was.
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-@contextmanager
-def _stdout() -> Iterator[BinaryIO]:
-    out = sys.stdout.buffer
-    yield out
-    out.flush()
-
-
-def open_output(path: str) -> AbstractContextManager[BinaryIO]:
-    """``-``: stdout; else a temporary file beside ``path``, moved over it on success."""
-    return _stdout() if path == "-" else _atomic_file(path)

@@ -14,7 +14,8 @@ from .._client import SehatMuClient
 from .._models import RegionLevel
 from ..errors import SehatMuError
 from ._connect import client_from_args
-from ._output import open_output, row_format
+from ._output import row_format
+from ._output_file import check_output
 from ._progress import Bars
 
 __all__ = ["regions_pull"]
@@ -39,6 +40,8 @@ def _show_progress(out: str) -> bool:
 
 async def regions_pull(args: argparse.Namespace) -> int:
     level = RegionLevel.parse(args.level)
+    # Before the client exists: a path that cannot be written costs no request.
+    output = check_output(args.out)
     client = client_from_args(args)
     async with client:
         # Checks every argument (limit, concurrency, parent codes) before any request
@@ -49,7 +52,7 @@ async def regions_pull(args: argparse.Namespace) -> int:
         header, row = row_format(args.format)
         show = _show_progress(args.out)
         started = time.perf_counter()
-        with open_output(args.out) as out, Bars(Console(stderr=True) if show else None) as bars:
+        with output.open() as out, Bars(Console(stderr=True) if show else None) as bars:
             total = await _level_total(client, level) if show and not args.parents else None
             bar = bars.bar(level.value, total)
             out.write(header)
@@ -60,8 +63,7 @@ async def regions_pull(args: argparse.Namespace) -> int:
             bar.done()
     if sys.stderr.isatty():
         elapsed = time.perf_counter() - started
-        where = "stdout" if args.out == "-" else args.out
         sys.stderr.write(
-            f"sehatmu: {bar.count} {level.value} written to {where} in {elapsed:.1f} s\n"
+            f"sehatmu: {bar.count} {level.value} written to {output.where} in {elapsed:.1f} s\n"
         )
     return 0

@@ -16,8 +16,9 @@ async with Sandbox() as sb:
 ```
 """
 
+from ._access_log import PathOnlyAccessLogger
 from ._counters import SandboxCounters
 from ._faults import SandboxFaults
 from ._server import Sandbox, make_app
 
-__all__ = ["Sandbox", "SandboxCounters", "SandboxFaults", "make_app"]
+__all__ = ["PathOnlyAccessLogger", "Sandbox", "SandboxCounters", "SandboxFaults", "make_app"]

@@ -13,6 +13,7 @@ from types import TracebackType
 from aiohttp import web
 
 from . import _patient_routes, _regions
+from ._access_log import PathOnlyAccessLogger
 from ._auth import TOKEN_PATH, bearer_auth, token
 from ._counters import SandboxCounters
 from ._data import load_regions
@@ -122,7 +123,11 @@ class Sandbox:
         # The first load in a process parses ~90,000 regions: keep it off the event loop.
         await asyncio.to_thread(load_regions)
         runner = web.AppRunner(
-            make_app(self), handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT_S
+            make_app(self),
+            handle_signals=False,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
+            # aiohttp's default logs query strings, and a Patient search carries a NIK.
+            access_log_class=PathOnlyAccessLogger,
         )
         await runner.setup()
         try:
@@ -162,6 +167,9 @@ def make_app(sandbox: Sandbox) -> web.Application:
     """The sandbox's aiohttp application, e.g. for aiohttp's pytest test server.
 
     Every application made for one sandbox shares its tokens, patients and counters.
+    Serve it with ``access_log_class=PathOnlyAccessLogger`` (``sehatmu_async.sandbox``;
+    for aiohttp's ``TestServer``, an argument of ``start_server``): aiohttp's default
+    access log writes query strings, NIKs included.
     """
     # Outermost first: count and stamp every request, then faults, then the token check.
     app = web.Application(middlewares=[bookkeeping, inject_faults, bearer_auth])

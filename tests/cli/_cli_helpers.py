@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -80,10 +81,12 @@ def cli_args(*args: str) -> list[str]:
     return [sys.executable, "-m", "sehatmu_async", *args]
 
 
-async def run_cli(*args: str, env: Mapping[str, str]) -> Result:
+async def run_cli(*args: str, env: Mapping[str, str], **popen: Any) -> Result:
+    """Run the CLI; ``popen`` goes to the subprocess (e.g. ``user=`` to drop root)."""
     proc = await asyncio.create_subprocess_exec(
         *cli_args(*args),
         env=dict(env),
+        **popen,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -8,21 +8,12 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 import pytest
+from _fakes import ScriptedPlatform, client_for, json_reply
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from sehatmu_async import (
-    APIError,
-    PaginationError,
-    RetryPolicy,
-    SehatMuClient,
-    SehatMuError,
-)
+from sehatmu_async import APIError, PaginationError, RetryPolicy, SehatMuError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-TOKEN = {"access_token": "tok-garbage", "token_type": "Bearer", "expires_in": 3600}
-
 
 def _meta(current: int, cursor: str) -> dict[str, object]:
     return {
@@ -77,20 +68,6 @@ async def _fresh_cursors(request: web.Request) -> web.StreamResponse:
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
-async def _token(_: web.Request) -> web.StreamResponse:
-    return web.json_response(TOKEN)
-
-
-async def _serve(handler: Handler) -> TestServer:
-    app = web.Application()
-    app.router.add_post("/oauth2/v1/accesstoken", _token)
-    app.router.add_get("/masterdata/v2/provinces", handler)
-    app.router.add_get("/masterdata/v1/provinces", handler)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    return server
-
-
 @pytest.mark.parametrize(
     ("handler", "expected"),
     [
@@ -105,12 +82,11 @@ async def _serve(handler: Handler) -> TestServer:
 async def test_garbage_answers_raise_typed_errors_quickly(
     handler: Handler, expected: type[SehatMuError]
 ) -> None:
-    server = await _serve(handler)
-    try:
-        client = SehatMuClient(
-            "id",
-            "secret",
-            base_url=str(server.make_url("")).rstrip("/"),
+    async with ScriptedPlatform() as fake:
+        fake.on("GET", "/masterdata/v2/provinces", handler)
+        fake.on("GET", "/masterdata/v1/provinces", handler)
+        client = client_for(
+            fake,
             retry=RetryPolicy(attempts=2, backoff_base=0.001, backoff_cap=0.01),
             max_body_bytes=1 << 20,
         )
@@ -122,7 +98,16 @@ async def test_garbage_answers_raise_typed_errors_quickly(
 
             with pytest.raises(expected) as caught:
                 await asyncio.wait_for(walk(), timeout=10)
-        # One line saying what went wrong: the user can act on it.
-        assert "\n" not in str(caught.value)
-    finally:
-        await server.close()
+    # One line saying what went wrong: the user can act on it.
+    assert "\n" not in str(caught.value)
+
+
+async def test_meta_numbers_with_thousands_of_digits_are_a_pagination_error() -> None:
+    body = {"status": 200, "data": [], "meta": {"item_count": 0, "page": {
+        "current": 1, "total_page": "9" * 5000, "total": 0, "limit": 10}}}
+    async with ScriptedPlatform() as fake:
+        fake.on("GET", "/masterdata/v2/provinces", json_reply(body))
+        async with client_for(fake) as client:
+            with pytest.raises(PaginationError) as caught:
+                await client.regions.provinces().first_page()
+    assert len(str(caught.value)) < 400

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from _reliability_helpers import client_for
+from _fakes import client_for
 
 from sehatmu_async import HumanName, Identifier, OutcomeUnknownError, Patient
 from sehatmu_async.sandbox import Sandbox

@@ -11,19 +11,6 @@ from sehatmu_async.sandbox import Sandbox
 TOKEN_PATH = "/oauth2/v1/accesstoken?grant_type=client_credentials"
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 async def fetch_token(session: aiohttp.ClientSession, sandbox: Sandbox) -> str:
     async with session.post(
         sandbox.url + TOKEN_PATH,

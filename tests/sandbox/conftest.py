@@ -6,14 +6,10 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from _sandbox_helpers import FakeClock, fetch_token
+from _fakes import FakeClock
+from _sandbox_helpers import fetch_token
 
 from sehatmu_async.sandbox import Sandbox
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

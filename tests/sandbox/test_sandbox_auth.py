@@ -6,7 +6,8 @@ import time
 
 import aiohttp
 import pytest
-from _sandbox_helpers import TOKEN_PATH, FakeClock, fetch_token
+from _fakes import FakeClock
+from _sandbox_helpers import TOKEN_PATH, fetch_token
 from aiohttp.test_utils import TestClient, TestServer
 
 from sehatmu_async.sandbox import Sandbox, SandboxFaults, make_app
