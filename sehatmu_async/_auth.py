@@ -10,6 +10,15 @@ Design, in the order a caller meets it:
   renewal is logged and retried after a back-off; it is never raised.
 * **Hard window** (default 60 s before expiry) or no token: callers wait for the
   one renewal in flight (single flight) and its failure is raised to them.
+* **After a failure, a cool-down** (single flight holds for failures too): the
+  platform's token service accepts one request a minute after a failed attempt, so
+  a refused secret (:class:`AuthenticationError`) stops token requests for
+  ``failure_cooldown`` seconds (60 by default) and a 5xx, network or unreadable
+  answer for a short back-off that doubles on each failure in a row (1, 2, 4 … s,
+  at most ``renew_backoff_cap``; a 429's ``Retry-After`` is honoured). During it no
+  caller starts a token request: a still-valid token is handed out, and a caller
+  with none gets a copy of the failure at once (same type, status and message,
+  plus how long the pause lasts), never a queue of doomed requests.
 
 The renewal runs in its own task and callers wait on it through
 ``asyncio.shield``, so a cancelled caller cancels only its own wait: the cache is
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -29,7 +39,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 
 from ._token import AccessToken
-from .errors import ConfigurationError, TransportError
+from .errors import AuthenticationError, ConfigurationError, RateLimitError, TransportError
 
 __all__ = ["TokenCache"]
 
@@ -59,8 +69,21 @@ class TokenCache:
         jitter: float = 0.2,
         renew_backoff: float = 1.0,
         renew_backoff_cap: float = 60.0,
+        failure_cooldown: float = 60.0,
         rng: random.Random | None = None,
     ) -> None:
+        for name, value in (
+            ("failure_cooldown", failure_cooldown),
+            ("renew_backoff", renew_backoff),
+            ("renew_backoff_cap", renew_backoff_cap),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ConfigurationError(f"{name} must be a number of seconds >= 0")
         if not 0 <= hard_window <= soft_window:
             raise ConfigurationError("token windows need 0 <= hard_window <= soft_window")
         if not 0 <= jitter < 1:
@@ -72,11 +95,16 @@ class TokenCache:
         self._jitter = jitter
         self._renew_backoff = renew_backoff
         self._renew_backoff_cap = renew_backoff_cap
+        self._failure_cooldown = float(failure_cooldown)
         self._rng = rng or random.Random()
         self._entry: _Entry | None = None
         self._inflight: asyncio.Task[AccessToken] | None = None
-        self._soft_failures = 0
-        self._soft_retry_at = float("-inf")
+        #: Token requests that failed in a row (reset by a success).
+        self._failures = 0
+        #: No token request before this time (the cool-down after a failure).
+        self._retry_at = float("-inf")
+        #: The failure behind the cool-down, replayed to callers with no token.
+        self._failure: Exception | None = None
         #: How many token requests this cache started (a request retried inside counts once).
         self.fetches = 0
         self._closed = False
@@ -97,10 +125,18 @@ class TokenCache:
             if now < entry.soft_at:
                 return entry.token
             if now < entry.hard_at:
-                if self._inflight is None and now >= self._soft_retry_at:
+                if self._inflight is None and now >= self._retry_at:
                     self._start(background=True)
                 return entry.token
-        task = self._inflight or self._start(background=False)
+        task = self._inflight
+        if task is None:
+            now = self._clock()
+            if now < self._retry_at:
+                # Cooling down after a failure: nobody sends a token request now.
+                if entry is not None and now < entry.token.expires_at:
+                    return entry.token
+                raise self._replay(now)
+            task = self._start(background=False)
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -149,20 +185,7 @@ class TokenCache:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if background:
-                self._soft_failures += 1
-                delay = min(
-                    self._renew_backoff_cap,
-                    self._renew_backoff * 2 ** (self._soft_failures - 1),
-                )
-                self._soft_retry_at = self._clock() + delay
-                logger.warning(
-                    "access token renewal failed (%s: %s); the current token stays in use, "
-                    "next try in %.1f s",
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                )
+            self._cool_down(exc, background)
             raise
         finally:
             if self._inflight is asyncio.current_task():
@@ -180,5 +203,76 @@ class TokenCache:
             soft_at=token.expires_at - soft_lead,
             hard_at=token.expires_at - hard_lead,
         )
-        self._soft_failures = 0
-        self._soft_retry_at = float("-inf")
+        self._failures = 0
+        self._retry_at = float("-inf")
+        self._failure = None
+
+    # -- failures ------------------------------------------------------------------
+
+    def _cooldown_for(self, exc: Exception) -> float:
+        """Seconds without token requests after ``exc`` (the ``_failures``-th in a row)."""
+        if isinstance(exc, AuthenticationError):
+            # A refused secret does not heal by asking again; the platform counts it.
+            return self._failure_cooldown
+        delay = min(
+            float(self._renew_backoff_cap),
+            float(self._renew_backoff) * 2.0 ** (self._failures - 1),
+        )
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        return delay
+
+    def _cool_down(self, exc: Exception, background: bool) -> None:
+        self._failures += 1
+        delay = self._cooldown_for(exc)
+        self._retry_at = self._clock() + delay
+        self._failure = exc
+        if background:
+            logger.warning(
+                "access token renewal failed (%s: %s); the current token stays in use, "
+                "next try in %.1f s",
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+        else:
+            # Raised to the callers: not a warning of its own (the CLI would print it twice).
+            logger.info(
+                "access token request failed (%s: %s); no new token request for %.1f s",
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+
+    def _replay(self, now: float) -> Exception:
+        """A fresh copy of the failure behind the cool-down, saying how long it lasts.
+
+        A copy, not the same object: re-raising one exception from many callers would
+        chain every caller's traceback onto it.
+        """
+        failure = self._failure
+        wait = max(0.0, self._retry_at - now)
+        if failure is None:  # pragma: no cover (the two are always set together)
+            return TransportError(f"no access token: token requests resume in {wait:.1f} s")
+        return replay_error(failure, wait)
+
+
+def replay_error(failure: Exception, wait: float) -> Exception:
+    """``failure`` again, for a caller that arrived during its cool-down."""
+    # Not copy.copy: it calls the class with ``args`` only, which APIError refuses.
+    clone = type(failure).__new__(type(failure))
+    clone.__dict__.update(failure.__dict__)
+    clone.args = failure.args
+    clone.__suppress_context__ = True
+    if isinstance(failure, AuthenticationError):
+        note = (
+            f"no new token request for {wait:.0f} s: the platform accepts one a minute after "
+            "a refused attempt"
+        )
+    else:
+        note = f"the last token request failed; the next one is allowed in {wait:.1f} s"
+    message = getattr(failure, "message", None)
+    if isinstance(message, str):
+        clone.message = f"{message} ({note})"  # type: ignore[attr-defined]
+        clone.args = (clone.message,)  # type: ignore[attr-defined]
+    return clone

@@ -9,6 +9,7 @@ from _foundation_helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
     TOKEN_PATH,
+    FakeClock,
     FakePlatform,
     MakeClient,
     reply,
@@ -127,14 +128,25 @@ async def test_401_on_many_concurrent_calls_renews_once(
 async def test_bad_credentials_raise_authentication_error_once(
     platform: FakePlatform, make_client: MakeClient
 ) -> None:
-    client = make_client(client_secret="wrong-secret-value")
+    clock = FakeClock()
+    client = make_client(client_secret="wrong-secret-value", clock=clock)
     with pytest.raises(AuthenticationError) as info:
         await client.request("GET", "/masterdata/v1/provinces")
     assert len(platform.token_requests) == 1  # a 401 from the token endpoint is not retried
     assert platform.data_requests == []
     assert "not able to be authenticated" in str(info.value)
     assert info.value.status == 401
-    # Not cached: the next call asks again.
+    # Not cached for good, but the platform accepts one try a minute after a refusal:
+    # during the cool-down every caller gets the refusal at once, without a request.
+    clock.advance(59.0)
+    with pytest.raises(AuthenticationError) as again:
+        await client.token()
+    assert again.value.status == 401
+    assert "not able to be authenticated" in str(again.value)
+    assert "no new token request for 1 s" in str(again.value)
+    assert len(platform.token_requests) == 1
+    # After it, the next call asks again.
+    clock.advance(1.0)
     with pytest.raises(AuthenticationError):
         await client.token()
     assert len(platform.token_requests) == 2

@@ -12,7 +12,13 @@ from _foundation_helpers import FakeClock
 
 from sehatmu_async._auth import TokenCache
 from sehatmu_async._token import AccessToken
-from sehatmu_async.errors import ConfigurationError, ServerError, TransportError
+from sehatmu_async.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
 
 LIFETIME = 3599.0
 
@@ -191,8 +197,12 @@ async def test_hard_window_callers_wait_and_failure_reaches_all_then_is_not_cach
     assert all(isinstance(r, ServerError) for r in results)
     assert len({id(r) for r in results}) == 1  # one failure, shared
 
-    # Not cached: the next call tries again, and succeeds.
+    # Not cached: after the 1 s back-off the next call tries again, and succeeds. During
+    # it, the still-valid token is handed out and no token request is sent.
     fetcher.fail_with = None
+    assert (await cache.get()).access_token == "tok-1"
+    assert fetcher.calls == 2
+    clock.advance(1.0)
     token = await cache.get()
     assert token.access_token == "tok-3"
     assert fetcher.calls == 3
@@ -237,8 +247,11 @@ async def test_failing_background_renewal_joined_in_the_hard_window_raises(
     fetcher.gate.set()
     with pytest.raises(ServerError):
         await waiter
-    # Next call in the hard window tries again at once (no soft back-off there).
+    # The next call in the hard window tries again once the back-off is over.
     fetcher.fail_with = None
+    assert (await cache.get()) is old  # within the back-off: still valid, no request
+    assert fetcher.calls == 2
+    clock.advance(1.0)
     assert (await cache.get()).access_token == "tok-3"
 
 
@@ -290,7 +303,7 @@ async def test_cancelling_the_caller_that_started_the_renewal_does_not_cancel_it
 
 
 async def test_all_waiters_cancelled_leaves_the_cache_usable() -> None:
-    cache, fetcher, _ = make_cache()
+    cache, fetcher, clock = make_cache()
     fetcher.gate = asyncio.Event()
     fetcher.fail_with = server_error()
     waiters = [asyncio.ensure_future(cache.get()) for _ in range(5)]
@@ -302,6 +315,9 @@ async def test_all_waiters_cancelled_leaves_the_cache_usable() -> None:
     await settle()  # the renewal fails with nobody waiting: nothing stored, nothing wedged
     assert cache.current is None
     fetcher.fail_with = None
+    with pytest.raises(ServerError):  # the 1 s back-off after the failure
+        await cache.get()
+    clock.advance(1.0)
     assert (await asyncio.wait_for(cache.get(), 1)).access_token == "tok-2"
 
 
@@ -370,3 +386,159 @@ def test_windows_are_validated() -> None:
     with pytest.raises(ConfigurationError):
         TokenCache(FakeFetcher(FakeClock()), jitter=1.0)
     assert "tok" not in repr(TokenCache(FakeFetcher(FakeClock())))
+
+
+# -- cool-down after a failed token request (the platform: one try a minute after a failure)
+
+
+def refused() -> AuthenticationError:
+    return AuthenticationError(
+        "401 from POST /oauth2/v1/accesstoken: no access token was granted (bad client) — "
+        "check the client id and secret",
+        status=401,
+        method="POST",
+        url="https://x/oauth2/v1/accesstoken",
+        request_id="rid-7",
+    )
+
+
+async def test_refused_secret_stops_token_requests_for_the_cooldown() -> None:
+    cache, fetcher, clock = make_cache(failure_cooldown=60.0)
+    fetcher.fail_with = refused()
+    fetcher.gate = asyncio.Event()
+    first = [asyncio.ensure_future(cache.get()) for _ in range(200)]
+    await settle()
+    fetcher.gate.set()
+    results = await asyncio.gather(*first, return_exceptions=True)
+    assert fetcher.calls == 1  # single flight holds for the failure
+    assert all(isinstance(r, AuthenticationError) for r in results)
+
+    # 200 callers looping every 0.5 s for a minute: no token request, the refusal at once.
+    fetcher.gate = asyncio.Event()  # never opened: a token request would hang the test
+    seen: set[int] = set()
+    for _ in range(119):
+        clock.advance(0.5)
+        for _ in range(200):
+            with pytest.raises(AuthenticationError) as info:
+                await cache.get()
+            err = info.value
+            assert err.status == 401
+            assert err.request_id == "rid-7"
+            assert "check the client id and secret" in str(err)
+            assert "no new token request for" in str(err)
+            assert len(list_frames(err)) < 5  # a fresh error: no tracebacks piled up
+            seen.add(id(err))
+    assert fetcher.calls == 1
+    assert cache.fetches == 1
+    assert str(fetcher.fail_with) == str(refused())  # the original is left as it was
+
+    # The cool-down is over: exactly one new request.
+    clock.advance(0.5)
+    fetcher.gate.set()
+    fetcher.fail_with = None
+    assert (await cache.get()).access_token == "tok-2"
+    assert fetcher.calls == 2
+
+
+def list_frames(err: BaseException) -> list[object]:
+    frames = []
+    tb = err.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+async def test_cooldown_is_a_setting() -> None:
+    cache, fetcher, clock = make_cache(failure_cooldown=5.0)
+    fetcher.fail_with = refused()
+    with pytest.raises(AuthenticationError):
+        await cache.get()
+    clock.advance(4.9)
+    with pytest.raises(AuthenticationError, match="no new token request for 0 s"):
+        await cache.get()
+    assert fetcher.calls == 1
+    clock.advance(0.1)
+    with pytest.raises(AuthenticationError):
+        await cache.get()
+    assert fetcher.calls == 2
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), True, "60"])
+def test_cooldown_setting_is_checked(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="failure_cooldown"):
+        TokenCache(FakeFetcher(FakeClock()), failure_cooldown=bad)  # type: ignore[arg-type]
+
+
+async def test_5xx_failures_back_off_growing_and_shared_by_every_caller() -> None:
+    cache, fetcher, clock = make_cache(renew_backoff=1.0, renew_backoff_cap=8.0)
+    fetcher.fail_with = server_error()
+    attempts_at: list[float] = []
+    start = clock.now
+    # 50 callers loop every 0.1 s for 30 s of outage.
+    while clock.now < start + 30.0:
+        before = fetcher.calls
+        results = await asyncio.gather(*(cache.get() for _ in range(50)), return_exceptions=True)
+        assert all(isinstance(r, ServerError) for r in results)
+        assert fetcher.calls - before <= 1  # one request at a time, whatever the callers
+        if fetcher.calls > before:
+            attempts_at.append(round(clock.now - start, 1))
+        clock.advance(0.1)
+    # Back-off 1, 2, 4, 8, 8 … s after each failure (capped at 8).
+    assert attempts_at == [0.0, 1.0, 3.0, 7.0, 15.0, 23.0]
+    # Recovery: the next try after the back-off succeeds, and the back-off resets.
+    fetcher.fail_with = None
+    clock.advance(8.0)
+    assert (await cache.get()).access_token == "tok-7"
+
+
+async def test_429_retry_after_lengthens_the_backoff() -> None:
+    cache, fetcher, clock = make_cache(renew_backoff=1.0)
+    fetcher.fail_with = RateLimitError(
+        "429 from POST /oauth2/v1/accesstoken: rate limited",
+        retry_after=30.0,
+        status=429,
+        method="POST",
+        url="https://x/oauth2/v1/accesstoken",
+    )
+    with pytest.raises(RateLimitError):
+        await cache.get()
+    clock.advance(29.0)
+    with pytest.raises(RateLimitError, match=r"next one is allowed in 1\.0 s"):
+        await cache.get()
+    fetcher.fail_with = None
+    clock.advance(1.0)
+    assert (await cache.get()).access_token == "tok-2"
+    assert fetcher.calls == 2
+
+
+async def test_valid_token_is_used_during_a_cooldown_until_it_expires() -> None:
+    cache, fetcher, clock = make_cache(failure_cooldown=120.0)
+    old = await cache.get()
+    clock.advance(LIFETIME - 100)  # soft window: a background renewal is refused
+    fetcher.fail_with = refused()
+    assert await cache.get() is old
+    await settle()
+    assert fetcher.calls == 2
+    clock.advance(55.0)  # 45 s left: the hard window, but cooling down: the token still works
+    assert await cache.get() is old
+    assert fetcher.calls == 2
+    clock.advance(44.0)
+    assert await cache.get() is old
+    clock.advance(1.0)  # expired, still cooling down: the refusal, no request
+    with pytest.raises(AuthenticationError):
+        await cache.get()
+    assert fetcher.calls == 2
+
+
+async def test_invalidated_token_during_a_cooldown_gets_the_failure_not_a_request() -> None:
+    cache, fetcher, clock = make_cache()
+    old = await cache.get()
+    clock.advance(LIFETIME - 30)  # hard window
+    fetcher.fail_with = refused()
+    with pytest.raises(AuthenticationError):
+        await cache.get()
+    cache.invalidate(old)  # a 401 on a data call
+    with pytest.raises(AuthenticationError):
+        await cache.get()
+    assert fetcher.calls == 2
