@@ -1,4 +1,8 @@
-"""``python -m benchmarks``: run the scenarios, print a table, write JSON."""
+"""``python -m benchmarks``: run the scenarios, print a table, write JSON.
+
+Results go to ``benchmarks/results/<UTC time>.json`` (untracked), never over a file
+of the repository; ``--out`` picks another path.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +19,15 @@ from typing import Any
 
 from sehatmu_async import __version__
 
-from . import _scenarios
+from ._registry import discover
 
-SCENARIOS = {
-    "full_pull": _scenarios.full_pull,
-    "latency_pull": _scenarios.latency_pull,
-    "token_cache": _scenarios.token_cache,
-    "decode_cost": _scenarios.decode_cost,
-    "streaming_memory": _scenarios.streaming_memory,
-    "patients": _scenarios.patients,
-}
-RESULTS = Path(__file__).parent / "results" / "latest.json"
+SCENARIOS = discover()
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def _default_out() -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return RESULTS_DIR / f"{stamp}.json"
 
 
 def _machine() -> dict[str, Any]:
@@ -77,8 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS))
     parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None, help="default: results/<UTC time>.json")
     args = parser.parse_args()
+    args.out = args.out or _default_out()
     results = asyncio.run(_run(args.only or list(SCENARIOS), args.repetitions))
     print(_table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -97,4 +97,29 @@ async def count_pull(
         return count
 
 
-__all__ = ["count_pull", "orjson", "stdlib_loads", "token"]
+async def bytes_pull(
+    sandbox: SandboxProcess, *, level_path: str, limit: int, concurrency: int
+) -> int:
+    """The floor: the same requests, each body read and dropped (page 1 parsed for its meta)."""
+    async with aiohttp.ClientSession() as session:
+        headers = {"Authorization": f"Bearer {await token(session, sandbox)}"}
+        url = f"{sandbox.url}/masterdata/v2/{level_path}"
+
+        async def page(number: int) -> bytes:
+            params = {"current_page": str(number), "limit": str(limit)}
+            async with session.get(url, params=params, headers=headers) as response:
+                response.raise_for_status()
+                return await response.read()
+
+        meta = orjson.loads(await page(1))["meta"]
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def fetch(number: int) -> None:
+            async with semaphore:
+                await page(number)
+
+        await asyncio.gather(*(fetch(n) for n in range(2, meta["page"]["total_page"] + 1)))
+        return int(meta["page"]["total"])
+
+
+__all__ = ["bytes_pull", "count_pull", "orjson", "stdlib_loads", "token"]

@@ -90,3 +90,28 @@ async def interleaved(
             series[name].samples.append(await measure(runs[name]))
             await asyncio.sleep(0)
     return series
+
+
+async def worst_lateness(run: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
+    """``run()``'s result and the worst lateness (s) of a task sleeping 1 ms meanwhile.
+
+    What a service embedding the SDK feels: every stretch of work that holds the loop
+    delays its other tasks by that long.
+    """
+    worst = 0.0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal worst
+        while running:
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - started - 0.001)
+
+    task = asyncio.ensure_future(ticker())
+    try:
+        result = await run()
+    finally:
+        running = False
+        await task
+    return result, worst

@@ -8,15 +8,45 @@ range that other pages do not touch. We keep one sorted ``array('Q')`` per
 run of codes, the runs disjoint and ordered: a page overlapping no run becomes
 a run of its own; a page that does overlap (an unordered or shifting server) is
 merged with the runs it touches, which costs more but stays exact.
+
+A pull's usual page (its codes sorted, a range of its own) is kept as it came: the
+page's codes joined into one string (:meth:`CodeSet.add_page`), so the hot path
+never converts 83,763 codes to integers; a run is unpacked only if a later page
+overlaps it.
 """
 
 from __future__ import annotations
 
+import operator
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
-__all__ = ["CodeSet"]
+__all__ = ["CodeSet", "take"]
+
+
+class _Packed(Sequence[int]):
+    """A run of equal-width digit codes joined into one string, read as integers."""
+
+    __slots__ = ("_joined", "_width")
+
+    def __init__(self, joined: str, width: int) -> None:
+        self._joined = joined
+        self._width = width
+
+    def __len__(self) -> int:
+        return len(self._joined) // self._width
+
+    def __getitem__(self, index: int) -> int:  # type: ignore[override]
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        width = self._width
+        return int(self._joined[index * width : (index + 1) * width])
+
+    def __iter__(self) -> Iterator[int]:
+        joined, width = self._joined, self._width
+        return (int(joined[i : i + width]) for i in range(0, len(joined), width))
 
 
 class CodeSet:
@@ -25,7 +55,7 @@ class CodeSet:
     __slots__ = ("_count", "_firsts", "_lasts", "_runs")
 
     def __init__(self) -> None:
-        self._runs: list[array[int]] = []
+        self._runs: list[Sequence[int]] = []
         self._firsts: list[int] = []
         self._lasts: list[int] = []
         self._count = 0
@@ -64,9 +94,35 @@ class CodeSet:
             self._insert(start, stop, sorted(known))
         return set(fresh)
 
+    def add_page(self, codes: list[str]) -> set[int] | None:
+        """Record a page's codes (ASCII digit strings of one width, as checked by the caller).
+
+        Returns None when every code is new and the page's own (the usual page:
+        sorted, distinct, a range no earlier page touched), else the new codes as
+        integers, as :meth:`add` does.
+        """
+        if codes and all(map(operator.lt, codes, islice(codes, 1, None))):
+            low, high = int(codes[0]), int(codes[-1])
+            start = bisect_left(self._lasts, low)
+            if start >= bisect_right(self._firsts, high):
+                self._runs.insert(start, _Packed("".join(codes), len(codes[0])))
+                self._firsts.insert(start, low)
+                self._lasts.insert(start, high)
+                self._count += len(codes)
+                return None
+        return self.add(map(int, codes))
+
     def _insert(self, start: int, stop: int, merged: list[int]) -> None:
         replaced = sum(len(run) for run in self._runs[start:stop])
         self._runs[start:stop] = [array("Q", merged)]
         self._firsts[start:stop] = [merged[0]]
         self._lasts[start:stop] = [merged[-1]]
         self._count += len(merged) - replaced
+
+
+def take(fresh: set[int], code: int) -> bool:
+    """True the first time a new code is met: a batch repeating a code delivers it once."""
+    if code in fresh:
+        fresh.discard(code)
+        return True
+    return False

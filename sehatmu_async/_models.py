@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import enum
+from typing import NamedTuple
 
-import attrs
+import msgspec
 
 __all__ = ["Region", "RegionLevel"]
 
 
 class RegionLevel(str, enum.Enum):
-    """The four levels, named as the API names them (``sub_districts`` are villages)."""
+    """The four levels, named as the API names them (``sub_districts`` are villages).
+
+    Every fact about a level (its code length, its parent, the filter that selects it
+    by parent, an example code) lives here and nowhere else.
+    """
 
     PROVINCES = "provinces"
     CITIES = "cities"
@@ -23,7 +28,12 @@ class RegionLevel(str, enum.Enum):
     @property
     def code_length(self) -> int:
         """Digits of a Kemendagri code at this level: 2, 4, 6 or 10."""
-        return _CODE_LENGTH[self]
+        return _FACTS[self].code_length
+
+    @property
+    def example(self) -> str:
+        """A real code of this level, for error messages."""
+        return _FACTS[self].example
 
     @property
     def path(self) -> str:
@@ -43,7 +53,11 @@ class RegionLevel(str, enum.Enum):
     @property
     def parent_filter(self) -> str | None:
         """The query parameter that filters this level by parent code."""
-        return _PARENT_FILTER[self]
+        return _FACTS[self].parent_filter
+
+    def is_above(self, other: RegionLevel) -> bool:
+        """True when this level is an ancestor level of ``other``."""
+        return _ORDER.index(self) < _ORDER.index(other)
 
     @classmethod
     def parse(cls, value: RegionLevel | str) -> RegionLevel:
@@ -64,26 +78,30 @@ class RegionLevel(str, enum.Enum):
 
     @classmethod
     def from_code(cls, code: str) -> RegionLevel:
-        for level, length in _CODE_LENGTH.items():
-            if len(code) == length:
+        """The level whose codes have ``len(code)`` digits."""
+        for level in _ORDER:
+            if len(code) == level.code_length:
                 return level
         from .errors import ConfigurationError
 
-        raise ConfigurationError(f"{code!r} is not a 2, 4, 6 or 10 digit region code")
+        lengths = ", ".join(str(level.code_length) for level in _ORDER[:-1])
+        raise ConfigurationError(
+            f"{code!r} is not a {lengths} or {_ORDER[-1].code_length} digit region code"
+        )
+
+
+class _Facts(NamedTuple):
+    code_length: int
+    parent_filter: str | None
+    example: str
 
 
 _ORDER = tuple(RegionLevel)
-_CODE_LENGTH = {
-    RegionLevel.PROVINCES: 2,
-    RegionLevel.CITIES: 4,
-    RegionLevel.DISTRICTS: 6,
-    RegionLevel.SUB_DISTRICTS: 10,
-}
-_PARENT_FILTER = {
-    RegionLevel.PROVINCES: None,
-    RegionLevel.CITIES: "province_codes",
-    RegionLevel.DISTRICTS: "city_codes",
-    RegionLevel.SUB_DISTRICTS: "district_codes",
+_FACTS = {
+    RegionLevel.PROVINCES: _Facts(2, None, "11"),
+    RegionLevel.CITIES: _Facts(4, "province_codes", "1101"),
+    RegionLevel.DISTRICTS: _Facts(6, "city_codes", "110101"),
+    RegionLevel.SUB_DISTRICTS: _Facts(10, "district_codes", "1101012001"),
 }
 _ALIASES = {
     "province": "provinces",
@@ -97,12 +115,13 @@ _ALIASES = {
 }
 
 
-@attrs.frozen(slots=True)
-class Region:
-    """One administrative region.
+class Region(msgspec.Struct, frozen=True, gc=False):
+    """One administrative region: a frozen value, equal and hashed by its fields.
 
     ``parent_code`` is None for provinces and ``bps_code`` (the statistics
-    bureau's code) is None where the server sends ``""``.
+    bureau's code) is None where the server sends ``""``. A ``msgspec.Struct``
+    (not tracked by the garbage collector: its fields are strings and a level):
+    build a changed copy with ``msgspec.structs.replace(region, name=...)``.
     """
 
     code: str

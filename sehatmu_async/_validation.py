@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from ._datetime import DATE_FORMAT, DATETIME_FORMAT, is_fhir_date, is_fhir_datetime
 from ._outcome import OperationOutcome, OutcomeIssue
 from ._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM
@@ -109,6 +111,18 @@ _MANDATORY_IN_ITEMS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "Claim": (("insurance", ("sequence", "focal", "coverage")),),
 }
 _REFERENCE_ELEMENTS = frozenset({"subject", "patient", "author", "provider", "coverage"})
+
+# Elements a scalar rule beyond 10134 may apply to (names and name endings).
+_SCALAR_RULE_KEYS = (
+    _STRING_KEYS
+    | _STRING_OR_OBJECT_KEYS
+    | _STRING_LIST_KEYS
+    | _INTEGER_KEYS
+    | _DATETIME_KEYS
+    | {"", "birthDate", "start", "end", "lastUpdated", "date"}
+)
+_SCALAR_RULE_SUFFIXES = ("DateTime", *_INTEGER_SUFFIXES)
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 _PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
 
@@ -204,14 +218,20 @@ class _Walker:
             )
         for child_key, child in value.items():
             self.element(child, f"{where}.{child_key}", str(child_key), key, depth + 1)
+        if "identifier" in value:
+            _system_issues(value["identifier"], f"{where}.identifier", self.issues)
 
     def element(self, value: object, where: str, key: str, parent_key: str, depth: int) -> None:
-        if isinstance(value, Mapping):
+        # Exact type checks first: the wire is plain dicts, lists and scalars, and an
+        # isinstance against the Mapping ABC costs several times more on this hot path.
+        kind = type(value)
+        if kind is dict or (kind not in _SCALAR_TYPES and isinstance(value, Mapping)):
             if key in _STRING_KEYS or key in _STRING_LIST_KEYS:
                 self.issues.append(_not_a_string(where, value))
-            self.mapping(value, where, key, depth)
+            self.mapping(value, where, key, depth)  # type: ignore[arg-type]
             return
-        if isinstance(value, list):
+        if kind is list:
+            assert isinstance(value, list)
             if key in _STRING_KEYS or key in _STRING_OR_OBJECT_KEYS:
                 self.issues.append(_not_a_string(where, value))
             for index, item in enumerate(value):
@@ -224,6 +244,12 @@ class _Walker:
 
     def scalar(self, value: object, where: str, key: str, parent_key: str, depth: int) -> None:
         issues = self.issues
+        if key not in _SCALAR_RULE_KEYS and not key.endswith(_SCALAR_RULE_SUFFIXES):
+            if value == "":  # the only rule for any other element
+                issues.append(
+                    _issue("value", "Text is empty: '' (RuleNumber: 10134)", where, 10134)
+                )
+            return
         if value == "":
             issues.append(_issue("value", "Text is empty: '' (RuleNumber: 10134)", where, 10134))
         elif key == "" and not isinstance(value, str):
@@ -267,31 +293,24 @@ def _identifier_items(value: object) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def _system_issues(value: object, where: str, issues: list[OutcomeIssue]) -> None:
-    """Rule 10117 on every ``identifier`` element, at any depth."""
-    if isinstance(value, Mapping):
-        for key, child in value.items():
-            if key == "identifier":
-                for suffix, identifier in _identifier_items(child):
-                    system = identifier.get("system")
-                    # A missing system is the platform's call; an empty one is 10134.
-                    if (
-                        "system" in identifier
-                        and system != ""
-                        and isinstance(system, str)
-                        and not system.startswith(IDENTIFIER_SYSTEM_PREFIXES)
-                    ):
-                        issues.append(
-                            _issue(
-                                "value",
-                                f"Invalid identifier system: {system} (RuleNumber: 10117)",
-                                f"{where}.identifier{suffix}.system",
-                                10117,
-                            )
-                        )
-            _system_issues(child, f"{where}.{key}", issues)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _system_issues(item, f"{where}[{index}]", issues)
+    """Rule 10117 on one ``identifier`` element (a list, or one Identifier)."""
+    for suffix, identifier in _identifier_items(value):
+        system = identifier.get("system")
+        # A missing system is the platform's call; an empty one is 10134.
+        if (
+            "system" in identifier
+            and system != ""
+            and isinstance(system, str)
+            and not system.startswith(IDENTIFIER_SYSTEM_PREFIXES)
+        ):
+            issues.append(
+                _issue(
+                    "value",
+                    f"Invalid identifier system: {system} (RuleNumber: 10117)",
+                    f"{where}{suffix}.system",
+                    10117,
+                )
+            )
 
 
 def _is_nik(value: object) -> bool:
@@ -384,7 +403,6 @@ def resource_issues(wire: Mapping[str, Any]) -> list[OutcomeIssue]:
     walker = _Walker(kind, _contained_ids(wire))
     walker.mapping(wire, kind, "", 0)
     issues = walker.issues
-    _system_issues(wire, kind, issues)
     issues.extend(_mandatory_issues(kind, wire))
     if kind == "Patient":
         issues.extend(_nik_issues(wire.get("identifier")))
@@ -495,6 +513,8 @@ def utc_datetimes(wire: Mapping[str, Any]) -> dict[str, Any]:
     Only the date-time elements of rule 10132 are touched, and only when the value is
     whole seconds in UTC: anything else is left for the pre-flight check to report.
     """
+    if b'Z"' not in orjson.dumps(wire):
+        return dict(wire)  # nothing to rewrite: no rebuild of the whole tree
     kind = wire.get("resourceType")
     out = _utc(wire, "", "", kind if isinstance(kind, str) else "", 0)
     assert isinstance(out, dict)

@@ -16,14 +16,23 @@ partial page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sized
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Literal
 
 import attrs
 
-from ._converter import RegionShapeError, region_keys, structure_regions
-from ._decoders import ResponseContext, shape_error
-from ._models import Region, RegionLevel
+from ._codeset import CodeSet, take
+from ._decoders import ResponseContext
+from ._models import Region
+from ._regions_wire import (
+    PageMeta,
+    checked_codes,
+    decode_page_meta,
+    decode_pull_page,
+    decode_pulled_regions,
+    decode_region_list,
+    decode_region_page,
+)
 from .errors import ConfigurationError, IncompleteDownloadError, PaginationError
 
 __all__ = [
@@ -38,153 +47,6 @@ __all__ = [
 ]
 
 Direction = Literal["next", "previous"]
-
-
-@attrs.frozen(slots=True)
-class PageMeta:
-    """The ``meta`` of a v2 page."""
-
-    item_count: int
-    current: int
-    total_page: int
-    total: int
-    limit: int
-    previous: int | None = None
-    next: int | None = None
-    is_cursor: bool | None = None
-
-    @property
-    def last_page(self) -> int:
-        """The last page number, trusting the larger of ``total_page`` and ``total/limit``."""
-        # Integer ceiling: float division is inexact past 2**53 and overflows on huge totals.
-        return max(self.total_page, -(-self.total // self.limit))
-
-
-def _where(ctx: ResponseContext) -> str:
-    rid = f" [request id {ctx.request_id}]" if ctx.request_id else ""
-    return f"{ctx.method} {ctx.path}{rid}"
-
-
-def _int(value: Any, name: str, ctx: ResponseContext, *, minimum: int) -> int:
-    # ASCII digits only (str.isdigit() also passes '²', which int() refuses), and few
-    # enough of them: int() refuses strings past 4,300 digits.
-    text = value.strip() if isinstance(value, str) else None
-    if text is not None and len(text) <= 18 and text.isascii() and text.isdigit():
-        value = int(text)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        shown = repr(value)
-        shown = shown if len(shown) <= 40 else shown[:40] + "…"
-        raise PaginationError(
-            f"malformed meta from {_where(ctx)}: {name} is {shown}, expected an integer "
-            f">= {minimum} — the platform's pagination cannot be followed safely"
-        )
-    return value
-
-
-def _opt_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _cursor(cursors: Any, key: str) -> str | None:
-    if not isinstance(cursors, Mapping):
-        return None
-    value = cursors.get(key)
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _data_list(obj: Any, ctx: ResponseContext, body: bytes) -> Any:
-    if not isinstance(obj, Mapping):
-        raise shape_error(ctx, body, f"the answer is a {type(obj).__name__}, not an object")
-    if "data" not in obj:
-        raise shape_error(ctx, body, "the answer has no 'data'")
-    data = obj["data"]
-    # An empty result has been seen as null from Go-style backends; it means "no regions".
-    return [] if data is None else data
-
-
-def decode_region_list(
-    obj: Any, level: RegionLevel, ctx: ResponseContext, body: bytes = b""
-) -> list[Region]:
-    """Decode a v1 answer (``{"status", "error", "message", "data": [...]}``)."""
-    try:
-        return structure_regions(_data_list(obj, ctx, body), level)
-    except RegionShapeError as exc:
-        raise shape_error(ctx, body, str(exc)) from None
-
-
-def decode_region_page(
-    obj: Any, level: RegionLevel, ctx: ResponseContext, body: bytes = b""
-) -> tuple[list[Region], PageMeta, str | None, str | None]:
-    """Decode a v2 answer into (items, meta, next cursor, previous cursor)."""
-    items = decode_region_list(obj, level, ctx, body)
-    return (items, *decode_page_meta(obj, items, ctx))
-
-
-def decode_pull_page(
-    obj: Any, ctx: ResponseContext, body: bytes = b""
-) -> tuple[list[Any], PageMeta]:
-    """A v2 answer for a bulk pull: its ``data`` list still undecoded, and checked meta.
-
-    The regions are decoded by :func:`decode_pulled_regions` when the consumer reaches
-    the page: parsed JSON of strings is not tracked by the garbage collector, Regions
-    are, and a pull holds several pages in flight.
-    """
-    data = _data_list(obj, ctx, body)
-    if not isinstance(data, list):
-        raise shape_error(ctx, body, f"data is {type(data).__name__}, not a list")
-    return data, decode_page_meta(obj, data, ctx)[0]
-
-
-def decode_pulled_regions(
-    data: list[Any], level: RegionLevel, ctx: ResponseContext, body_excerpt: bytes
-) -> tuple[list[Region], list[int]]:
-    """Decode a pulled page's ``data``: the regions and their codes as integer keys."""
-    try:
-        items = structure_regions(data, level)
-    except RegionShapeError as exc:
-        raise shape_error(ctx, body_excerpt, str(exc)) from None
-    keys = region_keys(items, level)
-    if keys is None:
-        raise shape_error(
-            ctx,
-            body_excerpt,
-            f"a code in the page is not a {level.code_length}-digit {level.value} code",
-        )
-    return items, keys
-
-
-def decode_page_meta(
-    obj: Any, items: Sized, ctx: ResponseContext
-) -> tuple[PageMeta, str | None, str | None]:
-    """Check and decode ``meta`` of a v2 answer whose ``data`` decoded to ``items``."""
-    meta_raw = obj.get("meta") if isinstance(obj, Mapping) else None
-    page = meta_raw.get("page") if isinstance(meta_raw, Mapping) else None
-    if not isinstance(meta_raw, Mapping) or not isinstance(page, Mapping):
-        raise PaginationError(
-            f"malformed meta from {_where(ctx)}: no meta.page object — the platform's "
-            "pagination cannot be followed safely"
-        )
-    meta = PageMeta(
-        item_count=_int(meta_raw.get("item_count", len(items)), "item_count", ctx, minimum=0),
-        current=_int(page.get("current"), "page.current", ctx, minimum=0),
-        total_page=_int(page.get("total_page"), "page.total_page", ctx, minimum=0),
-        total=_int(page.get("total"), "page.total", ctx, minimum=0),
-        limit=_int(page.get("limit"), "page.limit", ctx, minimum=1),
-        previous=_opt_int(page.get("previous")),
-        next=_opt_int(page.get("next")),
-        is_cursor=page.get("is_cursor") if isinstance(page.get("is_cursor"), bool) else None,
-    )
-    if meta.item_count != len(items):
-        raise PaginationError(
-            f"malformed meta from {_where(ctx)}: item_count {meta.item_count} but "
-            f"{len(items)} items in data"
-        )
-    if len(items) > meta.limit:
-        raise PaginationError(
-            f"malformed page from {_where(ctx)}: {len(items)} items over limit {meta.limit}"
-        )
-    cursors = meta_raw.get("cursors")
-    return meta, _cursor(cursors, "next"), _cursor(cursors, "previous")
 
 
 # -- pages and walks -----------------------------------------------------------------
@@ -239,6 +101,7 @@ class _Walk:
             previous_cursor=previous_cursor,
             walk=self,
             via=direction,
+            ctx=ctx,
         )
 
 
@@ -252,6 +115,7 @@ class RegionPage:
     previous_cursor: str | None
     _walk: _Walk = attrs.field(repr=False, eq=False, alias="walk")
     _via: Direction | None = attrs.field(repr=False, eq=False, alias="via")
+    _ctx: ResponseContext | None = attrs.field(default=None, repr=False, eq=False, alias="ctx")
 
     @property
     def is_last(self) -> bool:
@@ -303,14 +167,24 @@ class RegionPager:
         return self._regions()
 
     async def _regions(self) -> AsyncGenerator[Region, None]:
-        delivered = 0
+        # Distinct codes are counted, not items: a server repeating one region and
+        # dropping another must not pass. Each region is yielded once.
+        seen = CodeSet()
         expected: int | None = None
         async for page in self.pages():
             if expected is None and page._walk.numbered:
                 expected = page.meta.total
-            delivered += len(page.items)
-            for region in page.items:
-                yield region
+            items = page.items
+            if not items:
+                continue
+            ctx = page._ctx or ResponseContext(
+                status=200, method="GET", url="", path="", request_id=None
+            )
+            fresh = seen.add_page(checked_codes(items, items[0].level, ctx, b""))
+            for region in items:
+                if fresh is None or take(fresh, int(region.code)):
+                    yield region
+        delivered = len(seen)
         if expected is not None and delivered < expected:
             raise IncompleteDownloadError(
                 f"the walk ended after {delivered} of {expected} regions (a short page before "

@@ -240,6 +240,9 @@ class ScriptedPlatform:
     Every request is recorded in :attr:`received`, token requests included.
     """
 
+    #: What a recorded request is made into (a folder may add to it).
+    received_class: type[Received] = Received
+
     def __init__(
         self,
         *,
@@ -352,7 +355,7 @@ class ScriptedPlatform:
             await self.hold(seconds)
             if then is None:
                 return response(200, {"ok": True, "slow": True})
-            return await _call(then, request)
+            return await run_answer(then, request)
 
         return answer
 
@@ -366,7 +369,7 @@ class ScriptedPlatform:
                 break
         else:
             route, params = None, {}
-        received = Received(request, body, route.pattern if route else None)
+        received = self.received_class(request, body, route.pattern if route else None)
         received.match = params or {}
         self.received.append(received)
         if (request.method, request.path) == TOKEN_ROUTE:
@@ -391,7 +394,7 @@ class ScriptedPlatform:
             answer = route.answer
         if answer is None:
             return response(404, {"error": "nothing scripted for this route"})
-        result = await _call(answer, request)
+        result = await run_answer(answer, request)
         if (request.method, request.path) == TOKEN_ROUTE:
             self._learn_token(result)
         return result
@@ -435,7 +438,8 @@ class ScriptedPlatform:
         await self.close()
 
 
-async def _call(answer: Answer, request: web.Request) -> web.StreamResponse:
+async def run_answer(answer: Answer, request: web.Request) -> web.StreamResponse:
+    """Run an answer, plain function or coroutine function alike."""
     result = answer(request)
     if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
         return await result

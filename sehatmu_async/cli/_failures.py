@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
+
+from .._exc_group import first_failure
 
 __all__ = [
     "EXIT_FAILURE",
@@ -48,23 +49,11 @@ def say(kind: str, message: str) -> None:
         pass  # stderr closed: nothing left to tell anyone
 
 
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real failure in an exception group (task groups wrap what they raise)."""
-    inner = getattr(exc, "exceptions", None)
-    if not inner:
-        return exc
-    for child in inner:
-        leaf = _leaf(child)
-        if not isinstance(leaf, asyncio.CancelledError):
-            return leaf
-    return _leaf(inner[0])
-
-
 def describe(exc: BaseException) -> tuple[int, str]:
     """The exit code and the one line to print for a failure."""
     from ..errors import ConfigurationError, SehatMuError
 
-    exc = _leaf(exc)
+    exc = first_failure(exc)
     if isinstance(exc, CommandError):
         return exc.exit_code, str(exc)
     if isinstance(exc, ConfigurationError):

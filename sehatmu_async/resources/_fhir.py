@@ -24,6 +24,7 @@ from .._fhir_wire import decode_resource, identifiers_of, resource_wire
 from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document
 from .._paths import check_resource_type, fhir_type_path, resource_path, shown
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM
+from .._patients_wire import decode_create_answer, refine_refusal
 from .._payload import to_wire, wire_value
 from .._validation import check_patch, check_resource
 from ..errors import (
@@ -210,14 +211,12 @@ class Fhir:
     def _created(self, kind: str, wire: dict[str, Any], response: Response) -> dict[str, Any]:
         if kind == "Patient":
             # Patient create answers come in the live platform's envelopes too.
-            from ._patients import _refine_refusal, decode_create_answer
-
             try:
                 patient = decode_create_answer(
                     response.ctx, response.json(), wire, body=response.body
                 )
             except ValidationError as err:
-                refined = _refine_refusal(err)
+                refined = refine_refusal(err)
                 if refined is err:
                     raise
                 raise refined from err

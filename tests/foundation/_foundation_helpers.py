@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import _fakes
 import _platform_answers
-import orjson
-from _foundation_seeds import TOKEN_BAD_CREDENTIALS_001 as BAD_CREDENTIALS_BODY
+from _fakes import (  # re-exported: this folder's tests import them from here
+    CLIENT_ID,
+    CLIENT_SECRET,
+    INVALID_TOKEN_FAULT,  # noqa: F401
+    TOKEN_PATH,  # noqa: F401
+)
 from aiohttp import web
 from multidict import CIMultiDict
 
 from sehatmu_async import SehatMuClient
 from sehatmu_async._decoders import ResponseContext
-
-CLIENT_ID = "cid-" + "Q7wXr4fuJicFoGt4MwoRp35O6Bg3LaWw"
-CLIENT_SECRET = "csec-" + "tFb3el8LGjW08mWcGLyBDdiJp1hwymrA"
-TOKEN_PATH = "/oauth2/v1/accesstoken"
-
-INVALID_TOKEN_FAULT = (
-    b'{"fault": {"faultstring": "Invalid access token", '
-    b'"detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}}'
-)
 
 
 def ctx(
@@ -51,31 +45,9 @@ def headers(**values: str) -> CIMultiDict[str]:
     return CIMultiDict({k.replace("_", "-"): v for k, v in values.items()})
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class RecordingSleep:
-    """Stands in for ``asyncio.sleep`` in the retry loop: records, then yields once."""
-
-    def __init__(self, clock: FakeClock | None = None) -> None:
-        self.calls: list[float] = []
-        self._clock = clock
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        if self._clock is not None:
-            self._clock.advance(seconds)
-        await asyncio.sleep(0)
+#: The suite's one fake clock and fake sleep (``tests/_fakes.py``), by their old names here.
+FakeClock = _fakes.FakeClock
+RecordingSleep = _fakes.FakeSleep
 
 
 def apigee_token(access_token: str, expires_in: int = 3599) -> dict[str, Any]:
@@ -88,109 +60,53 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MakeClient = Callable[..., SehatMuClient]
 
 
-def reply(
-    status: int,
-    body: bytes | str | Mapping[str, Any] | list[Any] = b"",
-    *,
-    content_type: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Handler:
-    """A scripted step answering with a fixed response."""
-    if isinstance(body, (Mapping, list)):
-        raw = orjson.dumps(body)
-        content_type = content_type or "application/json"
-    else:
-        raw = body.encode() if isinstance(body, str) else body
-        content_type = content_type or "text/plain"
-
-    async def step(_: web.Request) -> web.StreamResponse:
-        response = web.Response(status=status, body=raw, headers=headers)
-        response.content_type = content_type
-        return response
-
-    return step
+#: A scripted step answering with a fixed response (``tests/_fakes.py``).
+reply = _fakes.reply
 
 
-class FakePlatform:
-    """A real aiohttp app on 127.0.0.1 that speaks just enough of the platform.
-
-    * ``POST /oauth2/v1/accesstoken`` checks the form credentials and issues
-      Apigee-shaped tokens; ``token_script`` steps are answered first.
-    * Every other path is a data route: it records the request, refuses tokens
-      not in ``valid_tokens`` with the gateway's 401 ``fault``, then answers the
-      next ``data_script`` step or ``{"ok": true}``.
+class FakePlatform(_fakes.ScriptedPlatform):
+    """The shared :class:`~_fakes.ScriptedPlatform`, scripted the way this folder's tests
+    script it: ``token_script`` steps are answered first by the token endpoint, every other
+    path is a data route answering the next ``data_script`` step or ``{"ok": true}``.
     """
 
     def __init__(self) -> None:
-        self.url = ""
-        self.token_requests: list[web.Request] = []
-        self.token_forms: list[Mapping[str, str]] = []
-        self.data_requests: list[web.Request] = []
+        super().__init__(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
         self.token_script: deque[Handler] = deque()
         self.data_script: deque[Handler] = deque()
-        self.valid_tokens: set[str] = set()
-        self.issued: list[str] = []
-        self.token_gate: asyncio.Event | None = None
-        self.token_seen = asyncio.Event()
-        self.token_lifetime = 3599
-        self.require_auth = True
-        self.stop = asyncio.Event()
-        self.app = web.Application()
-        self.app.router.add_post(TOKEN_PATH, self._token)
-        self.app.router.add_route("*", "/{tail:.*}", self._data)
+        self.on(*_fakes.TOKEN_ROUTE, self._token)
+        self.on("*", "/{tail:.*}", self._data)
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
-        self.token_requests.append(request)
-        form = await request.post()
-        self.token_forms.append({k: str(v) for k, v in form.items()})
-        self.token_seen.set()
-        if self.token_gate is not None:
-            await self.token_gate.wait()
         if self.token_script:
-            return await self.token_script.popleft()(request)
-        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-            return web.Response(
-                status=401, body=BAD_CREDENTIALS_BODY, content_type="application/json"
-            )
-        token = "AT" + secrets.token_hex(16)
-        self.issued.append(token)
-        self.valid_tokens.add(token)
-        return web.json_response(
-            apigee_token(token, self.token_lifetime), dumps=lambda o: orjson.dumps(o).decode()
-        )
+            return await _fakes.run_answer(self.token_script.popleft(), request)
+        return await self.issue_token(request)
 
     async def _data(self, request: web.Request) -> web.StreamResponse:
-        self.data_requests.append(request)
-        await request.read()
-        if self.require_auth:
-            auth = request.headers.get("Authorization", "")
-            if not auth.startswith("Bearer ") or auth[7:] not in self.valid_tokens:
-                return web.Response(
-                    status=401,
-                    body=INVALID_TOKEN_FAULT,
-                    content_type="application/json",
-                    headers={
-                        "WWW-Authenticate": 'Bearer realm="null",error="invalid_token"',
-                        "X-Request-Id": f"rid-{len(self.data_requests)}",
-                    },
-                )
         if self.data_script:
-            return await self.data_script.popleft()(request)
+            return await _fakes.run_answer(self.data_script.popleft(), request)
         return web.json_response({"ok": True, "n": len(self.data_requests)})
 
-    def revoke_all(self) -> None:
-        self.valid_tokens.clear()
+    @property
+    def data_requests(self) -> list[_fakes.Received]:
+        return self.api_requests
+
+    @property
+    def token_forms(self) -> list[dict[str, str]]:
+        return [r.form() for r in self.token_requests]
+
+    @property
+    def require_auth(self) -> bool:
+        return self.check_auth
+
+    @require_auth.setter
+    def require_auth(self, value: bool) -> None:
+        self.check_auth = value
+
+    @property
+    def stop(self) -> asyncio.Event:
+        return self.release
 
     async def wait_or_stop(self, seconds: float) -> None:
         """Sleep in a handler, but end at once when the test tears the server down."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), seconds)
-
-    def slow(self, seconds: float, then: Handler | None = None) -> Handler:
-        async def step(request: web.Request) -> web.StreamResponse:
-            await self.wait_or_stop(seconds)
-            if then is not None:
-                return await then(request)
-            return web.json_response({"ok": True, "slow": True})
-
-        return step
+        await self.hold(seconds)

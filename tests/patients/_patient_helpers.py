@@ -1,23 +1,20 @@
 """Shared by the Patient tests (a unique module name: tests/ has no packages).
 
 * hypothesis strategies for Patient wire dicts, canonical and with unknown fields;
-* ``FakePlatform``: a real aiohttp server on 127.0.0.1 whose Patient answers each
-  test programs, and which records every request it receives.
+* ``FakePlatform``: the shared scripted platform (``tests/_fakes.py``) whose Patient
+  answers each test programs, and which records every request it receives.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import string
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
-import orjson
+import _fakes
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from hypothesis import strategies as st
 
 from sehatmu_async import RetryPolicy, SehatMuClient, fhir_datetime
@@ -271,74 +268,42 @@ def patient_wires(draw: st.DrawFn, *, unknown: bool = False) -> dict[str, Any]:
 
 
 # -- a real local platform -------------------------------------------------------------
+#
+# The suite's shared ScriptedPlatform (``tests/_fakes.py``), scripted as this folder's
+# tests script it: a fixed token answer, and Patient routes by (method, route).
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_answer(obj: Any, status: int = 200) -> Handler:
-    async def handler(_: web.Request) -> web.StreamResponse:
-        return web.Response(body=orjson.dumps(obj), status=status, content_type="application/json")
-
-    return handler
+def json_answer(obj: Any, status: int = 200) -> _fakes.Answer:
+    return _fakes.json_reply(obj, status)
 
 
-class Received:
-    """One request the fake platform received."""
+class Received(_fakes.Received):
+    """One request the fake platform received; ``query`` is the raw query string here."""
 
-    def __init__(self, method: str, path: str, query: str, content_type: str, body: bytes):
-        self.method = method
-        self.path = path
-        self.query = query
-        self.content_type = content_type
-        self.body = body
-
-    def json(self) -> Any:
-        return orjson.loads(self.body)
+    def __init__(self, request: web.Request, body: bytes, route: str | None) -> None:
+        super().__init__(request, body, route)
+        self.query = self.query_string  # type: ignore[assignment]
 
 
-class FakePlatform:
+class FakePlatform(_fakes.ScriptedPlatform):
     """A local SehatMu stand-in: a token endpoint and Patient routes answering as programmed."""
 
+    received_class = Received
+
     def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.handlers: dict[tuple[str, str], Handler] = {}
-        # Set at teardown so handlers that hold an answer back finish promptly.
-        self.release = asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self.server = TestServer(app, host="127.0.0.1")
+        super().__init__(check_auth=False)
+        self.on("POST", _fakes.TOKEN_PATH, json_answer(TOKEN_ANSWER))
 
-    @property
-    def url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
+    def on(self, method: str, route: str, handler: _fakes.Answer) -> FakePlatform:
+        """``route`` is ``PATIENT_PATH`` or ``PATIENT_PATH + "/{id}"`` (any deeper path)."""
+        pattern = PATIENT_PATH + "/{id:.+}" if route == PATIENT_PATH + "/{id}" else route
+        super().on(method, pattern, handler)
+        return self
 
-    def on(self, method: str, route: str, handler: Handler) -> None:
-        """``route`` is ``PATIENT_PATH`` or ``PATIENT_PATH + "/{id}"``."""
-        self.handlers[(method, route)] = handler
-
-    def count(self, method: str, route: str = PATIENT_PATH) -> int:
+    def count(self, method: str | None = None, route: str | None = PATIENT_PATH, **_: str) -> int:
         return sum(1 for r in self.received if r.method == method and _route(r.path) == route)
-
-    @property
-    def api_requests(self) -> list[Received]:
-        return [r for r in self.received if not r.path.startswith("/oauth2/")]
-
-    async def hold(self, seconds: float = 5.0) -> None:
-        """Keep an answer back (until teardown at the latest)."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.release.wait(), seconds)
-
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        self.received.append(
-            Received(request.method, request.path, request.query_string, request.content_type, body)
-        )
-        if request.path == "/oauth2/v1/accesstoken":
-            return await json_answer(TOKEN_ANSWER)(request)
-        handler = self.handlers.get((request.method, _route(request.path)))
-        if handler is None:
-            return web.Response(status=404)
-        return await handler(request)
 
 
 def _route(path: str) -> str:
@@ -347,12 +312,13 @@ def _route(path: str) -> str:
     return path
 
 
-async def no_sleep(_: float) -> None:
-    """The client's retry sleep, made instant: tests assert on attempts, not on time."""
+#: The client's retry sleep, made instant: tests assert on attempts, not on time.
+no_sleep = _fakes.FakeSleep()
+
+PATIENT_RETRY = RetryPolicy(attempts=3, backoff_base=0.01, total_timeout=10)
 
 
 def make_client(base_url: str, **settings: Any) -> SehatMuClient:
     settings.setdefault("timeout", 2.0)
-    settings.setdefault("sleep", no_sleep)
-    settings.setdefault("retry", RetryPolicy(attempts=3, backoff_base=0.01, total_timeout=10))
-    return SehatMuClient("test-client-id", "test-client-secret", base_url=base_url, **settings)
+    settings.setdefault("retry", PATIENT_RETRY)
+    return _fakes.client_for(base_url, **settings)

@@ -12,13 +12,8 @@ from sehatmu_async import SehatMuClient
 
 @pytest.fixture
 async def platform() -> AsyncIterator[FakePlatform]:
-    fake = FakePlatform()
-    await fake.server.start_server()
-    try:
+    async with FakePlatform() as fake:
         yield fake
-    finally:
-        fake.release.set()
-        await fake.server.close()
 
 
 @pytest.fixture

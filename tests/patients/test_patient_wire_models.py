@@ -169,12 +169,20 @@ def _top_level_imports(path: Path) -> set[str]:
 def test_the_model_modules_import_no_circle() -> None:
     # 0.1.0: _converter imported _patient_models (mid-file) and the models imported the
     # converter inside their methods.
-    names = ["_converter", "_wire_plan", "_wire_fields", "_payload", "_patient_datatypes"]
+    names = [
+        "_converter",
+        "_wire_plan",
+        "_wire_codecs",
+        "_wire_fields",
+        "_payload",
+        "_patient_datatypes",
+    ]
     graph = {n: _top_level_imports(PACKAGE / f"{n}.py") for n in names}
     for name, imports in graph.items():
         assert "sehatmu_async._patient_models" not in imports, name
     assert "sehatmu_async._converter" not in graph["_wire_plan"]
     assert "sehatmu_async._converter" not in graph["_wire_fields"]
+    assert "sehatmu_async._converter" not in graph["_wire_codecs"]
     for name in [*names, "_patient_models", "_patch"]:
         source = (PACKAGE / f"{name}.py").read_text()
         for node in ast.walk(ast.parse(source)):

@@ -33,6 +33,8 @@ BAD_CODES: dict[str, list[Any]] = {
         "11,12",
         "+1",
         ["-1"],
+        b"31",  # bytes iterate as integers: 51, 49 would be two valid province codes
+        bytearray(b"31"),
     ],
     "city": ["11", "11010", "11O1", [], ["1101", "110101"], [b"1101"], "11 01"],
     "district": ["1101", "1101011", "11010x", [], [110101, 1101], ["１１０１０１"]],
@@ -96,6 +98,7 @@ def _calls() -> list[tuple[str, Any]]:
         (["1101012001"], "sub_districts"),
         (["11", "1101"], "districts"),  # mixed levels
         (["1a"], "cities"),
+        (b"11", "cities"),
         (["111"], "districts"),
         ([True], "cities"),
         ("", "cities"),
@@ -265,3 +268,56 @@ async def test_pull_tree_walk_on_the_wire(recorded: Recorded) -> None:
     assert len(village_filters) > 1
     sent = [c for f in village_filters for c in f.split(",")]
     assert sorted(sent) == sorted(districts)
+
+
+def test_bytes_codes_are_refused_with_what_to_pass() -> None:
+    from sehatmu_async import SehatMuClient
+
+    regions = SehatMuClient("id", "secret", base_url="http://127.0.0.1:9").regions
+    with pytest.raises(ConfigurationError, match=r"codes: b'31' is bytes; pass region codes"):
+        regions.provinces(codes=b"31")
+    with pytest.raises(ConfigurationError, match=r"parent_codes: b'11' is bytes"):
+        regions.pull("cities", parent_codes=b"11")
+
+
+# -- v1 filters too long for one URL: several short requests, one merged answer -----------
+
+
+async def test_v1_long_filters_are_split_and_merged_in_code_order(recorded: Recorded) -> None:
+    import aiohttp
+
+    villages = list(sorted_codes("sub_districts")[:3000])
+    districts = sorted({code[:6] for code in villages})
+    wanted = ",".join(villages)
+    # The sandbox, like any real server, refuses the one long URL outright.
+    url = recorded.client.base_url + V1["sub_districts"]
+    async with aiohttp.ClientSession() as session, session.get(
+        url, params={"district_codes": ",".join(districts), "codes": wanted}
+    ) as response:
+        assert response.status == 400
+    shuffled = villages[1::2] + villages[::2]
+    got = await recorded.client.regions.v1.sub_districts(districts, codes=shuffled)
+    assert [r.code for r in got] == villages
+    queries = recorded.raw
+    sent = [q for path, q in queries if path == V1["sub_districts"]]
+    assert len(sent) > 1
+    assert all(len(q) <= 2200 for q in sent)
+    asked = [c for q in recorded.queries(V1["sub_districts"]) for c in q["codes"].split(",")]
+    assert sorted(asked) == villages  # every code asked for, none twice per parent batch
+
+
+async def test_v1_short_filters_stay_one_request(recorded: Recorded) -> None:
+    got = await recorded.client.regions.v1.cities(["11", "12"])
+    assert len(got) == len(children("cities", {"11", "12"}))
+    assert len(recorded.queries(V1["cities"])) == 1
+
+
+async def test_v1_filters_needing_too_many_requests_are_refused_before_sending(
+    sehatmu_sandbox: SandboxHarness,
+) -> None:
+    villages = list(sorted_codes("sub_districts")[:30000])
+    districts = sorted({code[:6] for code in villages})
+    refused = r"requests of short URLs .* use client\.regions\.pull"
+    with pytest.raises(ConfigurationError, match=refused):
+        await sehatmu_sandbox.client.regions.v1.sub_districts(districts, codes=villages)
+    assert sehatmu_sandbox.counters.requests == 0

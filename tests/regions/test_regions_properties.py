@@ -244,3 +244,26 @@ def test_last_page_is_the_exact_ceiling(total: int, limit: int, total_page: int)
 def test_last_page_examples(total: int, limit: int, total_page: int, last: int) -> None:
     meta = PageMeta(item_count=0, current=1, total_page=total_page, total=total, limit=limit)
     assert meta.last_page == last
+
+
+@settings(max_examples=200, deadline=None)
+@given(pages=st.lists(st.lists(st.integers(0, 10**6 - 1), max_size=30), max_size=20))
+@example(pages=[[1, 2, 3], [7, 8], [2, 9], [5, 6, 7], [4]])
+def test_codeset_pages_of_digit_strings_match_a_set(pages: list[list[int]]) -> None:
+    # Packed runs (sorted pages of their own range) and overlapping pages, mixed.
+    seen = CodeSet()
+    reference: set[int] = set()
+    for page in pages:
+        if len(page) % 2:
+            page = sorted(set(page))
+        fresh = seen.add_page([f"{code:06d}" for code in page])
+        new = set(page) - reference
+        assert (set(page) if fresh is None else fresh) == new
+        if fresh is None:
+            assert len(new) == len(page)
+        reference.update(page)
+        assert len(seen) == len(reference)
+    for code in range(0, 10**6, 9973):
+        assert (code in seen) == (code in reference)
+    for code in reference:
+        assert code in seen

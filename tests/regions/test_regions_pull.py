@@ -11,6 +11,7 @@ from _regions_helpers import (
     children,
     codes,
     make_client,
+    sorted_codes,
 )
 from _wilayah_data import TOTALS
 
@@ -139,3 +140,17 @@ async def test_pull_of_an_empty_subtree(sehatmu_sandbox: SandboxHarness) -> None
     got = [v async for v in sehatmu_sandbox.client.regions.pull("districts", parent_codes=["99"])]
     assert got == []
     assert sehatmu_sandbox.counters.by_route[SANDBOX_V2["districts"]] == 0
+
+
+async def test_pull_batches_hand_over_lists_without_an_await_per_region(
+    sehatmu_sandbox: SandboxHarness,
+) -> None:
+    stream = sehatmu_sandbox.client.regions.pull("districts", limit=1000)
+    first = [await stream.__anext__() for _ in range(3)]
+    batches = [batch async for batch in stream.batches()]
+    assert all(isinstance(batch, list) and batch for batch in batches)
+    assert max(len(batch) for batch in batches) <= 1000
+    codes = [r.code for r in first] + [r.code for batch in batches for r in batch]
+    assert len(codes) == len(set(codes)) == TOTALS["districts"]
+    assert set(codes) == set(sorted_codes("districts"))
+    await stream.aclose()

@@ -543,3 +543,35 @@ async def test_pull_fails_cleanly_when_a_page_keeps_failing(serve: Serve) -> Non
     await settle()
     assert other_tasks() == set()
     assert acquired_connections(client) == 0
+
+
+# -- distinct regions, not items, are counted (a repeated region hides a dropped one) -----
+
+
+def repeating_platform() -> MiniPlatform:
+    first_page: list[Any] = []
+
+    def tamper(info: dict[str, Any]) -> None:
+        if info["current"] == 1 and info["via"] is None:
+            first_page[:] = info["rows"]
+        elif info["current"] == 2:
+            # Page 2 repeats page 1's first city where its own last one should be.
+            info["rows"] = [*info["rows"][:-1], first_page[0]]
+
+    return MiniPlatform().route(V2["cities"], KeysetServer("cities", tamper=tamper))
+
+
+async def test_v2_walk_counts_distinct_regions(serve: Serve) -> None:
+    client = await serve(repeating_platform())
+    got: list[str] = []
+    with pytest.raises(IncompleteDownloadError) as caught:
+        await drain(client.regions.cities(limit=100), got)
+    assert caught.value.expected == 514
+    assert caught.value.delivered == 513
+    assert len(got) == len(set(got)) == 513  # the repeated city was delivered once
+
+
+async def test_v2_pages_still_show_what_the_server_sent(serve: Serve) -> None:
+    client = await serve(repeating_platform())
+    pages = [p async for p in client.regions.cities(limit=100).pages()]
+    assert sum(len(p.items) for p in pages) == 514
