@@ -132,45 +132,74 @@ def _request_issues(index: int, entry: BundleEntry) -> list[OutcomeIssue]:
     ]
 
 
+# A place in a resource, built only when an issue needs it: (segment, parent) links.
+_Path = tuple[str, "_Path | None"]
+
+
+def _path_text(root: str, path: _Path | None) -> str:
+    segments: list[str] = []
+    while path is not None:
+        segment, path = path
+        segments.append(segment)
+    return root + "".join(reversed(segments))
+
+
+def _dangling(value: str, where: str) -> OutcomeIssue:
+    return _issue(
+        "value",
+        f"Reference is mandatory : {value[:80]} is the fullUrl of no entry of this bundle "
+        f"(RuleNumber: {RULE_REFERENCE})",
+        where,
+        RULE_REFERENCE,
+    )
+
+
+def _nested(where: str) -> OutcomeIssue:
+    return _issue(
+        "value",
+        f"A Bundle cannot be nested in a transaction (RuleNumber: {RULE_NESTED_BUNDLE})",
+        where,
+        RULE_NESTED_BUNDLE,
+    )
+
+
 def _walk_issues(
     index: int, resource: Mapping[str, Any], full_urls: frozenset[object]
 ) -> list[OutcomeIssue]:
     """Dangling ``urn:uuid:`` references and nested Bundles, in document order."""
     issues: list[OutcomeIssue] = []
     root = f"{_ENTRY_PREFIX.format(index=index)}.resource"
-    # An explicit stack: a hostile, deeply nested payload must not exhaust recursion.
-    stack: list[tuple[object, str, str]] = [(resource, root, "")]
+    # An explicit stack (a hostile, deeply nested payload must not exhaust recursion).
+    # Only objects, lists and dangling references are pushed; paths are built on demand.
+    stack: list[tuple[object, _Path | None]] = [(resource, None)]
     while stack:
-        value, where, key = stack.pop()
-        if isinstance(value, Mapping):
+        value, path = stack.pop()
+        if isinstance(value, str):  # pushed only when it is a dangling reference
+            issues.append(_dangling(value, _path_text(root, path)))
+        elif isinstance(value, dict):
             if value.get("resourceType") == "Bundle":
-                issues.append(
-                    _issue(
-                        "value",
-                        "A Bundle cannot be nested in a transaction "
-                        f"(RuleNumber: {RULE_NESTED_BUNDLE})",
-                        where,
-                        RULE_NESTED_BUNDLE,
-                    )
-                )
+                issues.append(_nested(_path_text(root, path)))
                 continue
-            children = [(v, f"{where}.{k}", str(k)) for k, v in value.items()]
-            stack.extend(reversed(children))
+            pending: list[tuple[object, _Path | None]] = []
+            for key, child in value.items():
+                if isinstance(child, (dict, list)):
+                    pending.append((child, (f".{key}", path)))
+                elif (
+                    key == "reference"
+                    and isinstance(child, str)
+                    and child.startswith(URN_UUID_PREFIX)
+                    and child not in full_urls
+                ):
+                    pending.append((child, (".reference", path)))
+            stack.extend(reversed(pending))
         elif isinstance(value, list):
-            stack.extend(reversed([(v, f"{where}[{i}]", key) for i, v in enumerate(value)]))
-        elif (
-            key == "reference"
-            and isinstance(value, str)
-            and value.startswith(URN_UUID_PREFIX)
-            and value not in full_urls
-        ):
-            issues.append(
-                _issue(
-                    "value",
-                    f"Reference is mandatory : {value[:80]} is the fullUrl of no entry of "
-                    f"this bundle (RuleNumber: {RULE_REFERENCE})",
-                    where,
-                    RULE_REFERENCE,
+            stack.extend(
+                reversed(
+                    [
+                        (item, (f"[{i}]", path))
+                        for i, item in enumerate(value)
+                        if isinstance(item, (dict, list))
+                    ]
                 )
             )
     return issues
