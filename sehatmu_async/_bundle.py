@@ -254,7 +254,7 @@ class TransactionBundle:
 
     def without_stored(
         self,
-        stored: Sequence[Mapping[str, Any] | None],
+        stored: Sequence[Any],
         *,
         allow_unidentified: bool = False,
     ) -> TransactionBundle:
@@ -275,7 +275,8 @@ class TransactionBundle:
         for entry, found in zip(self._entries, stored, strict=True):
             if found is None:
                 continue
-            found_id = found.get("id") if isinstance(found, Mapping) else None
+            # A dict, or a model (reconcile(err, model=...)) with an ``id``.
+            found_id = found.get("id") if isinstance(found, Mapping) else getattr(found, "id", None)
             if not isinstance(found_id, str) or not found_id:
                 raise ConfigurationError(
                     f"the stored {entry.resource_type} for {entry.full_url} has no id"

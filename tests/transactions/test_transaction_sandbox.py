@@ -496,3 +496,30 @@ async def test_rate_limited_transaction_is_not_repeated(
     assert sandbox.counters.by_route[ROUTE] == 1
     sandbox.faults.rate_limit_rate = 0.0
     assert (await sandbox_client.fhir.transaction(bundle)).ok
+
+
+async def test_reconcile_with_a_model_returns_models_usable_by_without_stored(
+    sandbox: Sandbox, sandbox_client: SehatMuClient, patient_ref: str
+) -> None:
+    bundle, refs = visit(patient_ref)
+    first = TransactionBundle()
+    first.add(bundle.entries[0].resource, full_url=bundle.entries[0].full_url)
+    await sandbox_client.fhir.transaction(first)
+    err = OutcomeUnknownError("lost", payload=bundle.to_wire())
+    err.add_context(resource_type="Bundle")
+
+    class Stored:
+        def __init__(self, wire: dict[str, Any]) -> None:
+            self.id = wire["id"]
+            self.resource_type = wire["resourceType"]
+
+        @classmethod
+        def model_validate(cls, wire: dict[str, Any]) -> Stored:
+            return cls(wire)
+
+    found = await sandbox_client.fhir.reconcile(err, model=Stored)
+    assert isinstance(found[0], Stored)
+    assert found[1:] == [None, None, None]
+    rest = bundle.without_stored(found)
+    assert rest.full_urls == (refs["appendicitis"], refs["cold"], refs["pulse"])
+    assert rest.entries[0].resource["encounter"] == {"reference": f"Encounter/{found[0].id}"}
