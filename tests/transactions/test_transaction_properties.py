@@ -283,3 +283,157 @@ def test_sdk_and_sandbox_agree_on_the_full_url_rules(full_urls: list[str | None]
             text = problem["details"]["text"]
             sandbox[index] = {int(text.rsplit("RuleNumber: ", 1)[1].rstrip(")"))}
     assert sdk == sandbox
+
+
+# -- garbage in: typed errors out, never a KeyError ----------------------------------------
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(
+            ["resourceType", "type", "entry", "response", "status", "location", "etag",
+             "outcome", "resource", "id", "issue", "expression", "details", "text", "x"]
+        ),
+        children,
+        max_size=5,
+    ),
+    max_leaves=25,
+)  # fmt: skip
+
+_answer_entry = st.fixed_dictionaries(
+    {},
+    optional={
+        "response": st.fixed_dictionaries(
+            {},
+            optional={
+                "status": st.one_of(st.sampled_from(["201 Created", "400", "200 OK"]), _json),
+                "location": st.one_of(
+                    st.sampled_from(["Encounter/E1/_history/1", "Condition/C1", "x/y"]), _json
+                ),
+                "etag": st.one_of(st.just('W/"1"'), _json),
+                "outcome": st.one_of(
+                    st.just({"resourceType": "OperationOutcome", "issue": [{"code": "x"}]}),
+                    _json,
+                ),
+            },
+        ),
+        "resource": _json,
+    },
+)
+_answers = st.one_of(
+    _json,
+    st.fixed_dictionaries(
+        {
+            "resourceType": st.just("Bundle"),
+            "type": st.sampled_from(["transaction-response", "batch-response"]),
+            "entry": st.lists(_answer_entry, max_size=4),
+        }
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_answers, st.integers(min_value=1, max_value=4))
+def test_any_2xx_answer_is_a_result_or_an_api_error(answer: Any, size: int) -> None:
+    from sehatmu_async import APIError, BundleResult
+
+    sent: list[SentEntry] = [
+        (f"urn:uuid:{uuid.UUID(int=i, version=4)}", "Encounter") for i in range(size)
+    ]
+    context = ResponseContext(
+        status=200, method="POST", url="u", path="/fhir-r4/v1", request_id=None
+    )
+    try:
+        result = decode_transaction_response(context, answer, sent)
+    except APIError as err:
+        failure: APIError | None = err
+    else:
+        failure = None
+    if failure is not None:
+        assert type(failure) is APIError  # a shape error, never a KeyError or TypeError
+        return
+    assert isinstance(result, BundleResult)
+    assert len(result) == size
+    for entry in result:
+        assert entry.ok == (entry.id is not None and entry.ok)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_answers, st.sampled_from([400, 409, 422]))
+def test_any_4xx_answer_is_a_transaction_error_or_the_pipelines_error(
+    answer: Any, status: int
+) -> None:
+    from sehatmu_async import APIError
+    from sehatmu_async._bundle_refusal import decode_refusal
+
+    sent: list[SentEntry] = [(f"urn:uuid:{uuid.uuid4()}", "Encounter"), (None, "Condition")]
+    context = ResponseContext(
+        status=status, method="POST", url="u", path="/fhir-r4/v1", request_id=None
+    )
+    body = orjson.dumps(answer)
+    err = decode_refusal(context, {"Content-Type": "application/json"}, body, sent)
+    assert isinstance(err, APIError)
+    assert err.status == status
+    if isinstance(err, TransactionError):
+        assert len(err.entries) == 2
+        assert not any(entry.ok for entry in err.entries)
+        assert "\n" not in str(err)
+
+
+_entry_resource = st.fixed_dictionaries(
+    {
+        "resourceType": st.sampled_from(["Encounter", "Bundle", "Patient", "Nope", "x"]),
+        "status": st.just("finished"),
+        "subject": st.one_of(st.just({"reference": "urn:uuid:x"}), _json),
+    }
+)
+_bundle_entry = st.fixed_dictionaries(
+    {
+        "fullUrl": st.one_of(st.uuids(version=4).map(lambda u: f"urn:uuid:{u}"), _json),
+        "resource": st.one_of(_json, _entry_resource),
+        "request": st.one_of(_json, st.just({"method": "POST", "url": "Encounter"})),
+    }
+)
+_bodies = st.one_of(
+    _json,
+    st.fixed_dictionaries(
+        {
+            "resourceType": st.just("Bundle"),
+            "type": st.just("transaction"),
+            "entry": st.lists(st.one_of(_json, _bundle_entry), max_size=4),
+        }
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_bodies)
+def test_the_sandbox_answers_any_body_without_failing(body: Any) -> None:
+    """The sandbox's processor stores or refuses; it never raises out (which is a 500)."""
+    from sehatmu_async.sandbox._fhir_store import FhirStore
+    from sehatmu_async.sandbox._patients import PatientStore
+    from sehatmu_async.sandbox._transactions import _Refused, process_transaction
+
+    store = FhirStore(PatientStore())
+    try:
+        stored, refusal = process_transaction(store, body)
+    except _Refused as refused:
+        whole: _Refused | None = refused
+    else:
+        whole = None
+    if whole is not None:
+        assert whole.issues
+        assert len(store) == 3  # only the three practitioners made at start
+        return
+    if refusal is not None:
+        assert stored is None
+        assert all("severity" in issue for issue in refusal)
+        assert len(store) == 3
+    else:
+        assert stored is not None
+        assert len(store) == 3 + len(stored)
