@@ -108,10 +108,11 @@ class TransactionBundle:
     later changes to the caller's dict do not change what is sent.
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_taken")
 
     def __init__(self, resources: Iterable[Any] = ()) -> None:
         self._entries: list[BundleEntry] = []
+        self._taken: set[object] = set()  # the fullUrls in use, for fresh ones
         for resource in resources:
             self.add(resource)
 
@@ -128,14 +129,18 @@ class TransactionBundle:
             raise ConfigurationError(
                 f"full_url is a 'urn:uuid:…' string, got {type(full_url).__name__}"
             )
-        self._entries.append(BundleEntry(full_url=full_url, resource_type=kind, resource=wire))
+        self._append(BundleEntry(full_url=full_url, resource_type=kind, resource=wire))
         return full_url
 
+    def _append(self, entry: BundleEntry) -> None:
+        self._entries.append(entry)
+        if isinstance(entry.full_url, str):
+            self._taken.add(entry.full_url)
+
     def _new_full_url(self) -> str:
-        taken = {entry.full_url for entry in self._entries}
         while True:  # a uuid4 collision is astronomically rare; never hand out a taken one
             candidate = f"{URN_UUID_PREFIX}{uuid.uuid4()}"
-            if candidate not in taken:
+            if candidate not in self._taken:
                 return candidate
 
     @classmethod
@@ -167,7 +172,7 @@ class TransactionBundle:
                 raise ConfigurationError(f"Bundle.entry[{index}]: {exc.message}") from None
             request = entry.get("request")
             request = request if isinstance(request, Mapping) else {}
-            made._entries.append(
+            made._append(
                 BundleEntry(
                     full_url=entry.get("fullUrl"),
                     resource_type=kind,
@@ -293,7 +298,7 @@ class TransactionBundle:
                     "cannot know whether it was stored; resend it only if you know it was "
                     "not (allow_unidentified=True)"
                 )
-            remaining._entries.append(
+            remaining._append(
                 attrs.evolve(entry, resource=rewrite_references(entry.resource, rewrite))
             )
         return remaining
