@@ -304,3 +304,24 @@ async def test_validate_false_sends_what_the_preflight_would_refuse(
     assert platform.requests("POST", BASE) == []
     assert (await make_client().fhir.transaction(bundle, validate=False)).ok
     assert len(platform.requests("POST", BASE)) == 1
+
+
+async def test_an_error_outcome_inside_a_2xx_is_a_refusal_too(
+    platform: ScriptedPlatform, make_client: MakeClient
+) -> None:
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            outcome_issue(
+                "Invalid date time format (RuleNumber: 10132)",
+                expression=["Bundle.entry[0].resource.period.start"],
+            )
+        ],
+    }
+    platform.on("POST", BASE, json_reply(body, 200))
+    with pytest.raises(TransactionError) as caught:
+        await make_client().fhir.transaction(visit()[0])
+    assert caught.value.first_failure is not None
+    assert caught.value.first_failure.index == 0
+    assert "with status 200" in str(caught.value)
+    assert len(platform.requests("POST", BASE)) == 1
