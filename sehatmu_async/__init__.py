@@ -114,3 +114,16 @@ from .resources._fhir import Fhir
 from .resources._fhir_pager import SearchPager
 
 __all__ += ["Fhir", "MultipleResultsError", "SearchPage", "SearchPager"]
+
+# -- transaction bundles (txn) --
+from ._bundle import TransactionBundle, UnreconcilableEntryWarning
+from ._bundle_result import BundleEntryResult, BundleResult
+from .errors import TransactionError
+
+__all__ += [
+    "BundleEntryResult",
+    "BundleResult",
+    "TransactionBundle",
+    "TransactionError",
+    "UnreconcilableEntryWarning",
+]

@@ -19,7 +19,8 @@
         └── ValidationError           OperationOutcome: .issues
             ├── DuplicateResourceError  .existing_id (when found)
             ├── PatientExistsError    .patient_id
-            └── CitizenNotFoundError
+            ├── CitizenNotFoundError
+            └── TransactionError      .entries (which entry failed first, which after it)
 
 ``APIError`` itself is raised for answers that fit no other shape (an HTML page
 where JSON was due, a truncated body, wrong types).
@@ -32,9 +33,12 @@ hold credentials.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._outcome import OperationOutcome, OutcomeIssue
+
+if TYPE_CHECKING:
+    from ._bundle_result import BundleEntryResult
 
 __all__ = [
     "APIError",
@@ -53,6 +57,7 @@ __all__ = [
     "RateLimitError",
     "SehatMuError",
     "ServerError",
+    "TransactionError",
     "TransportError",
     "ValidationError",
 ]
@@ -255,3 +260,33 @@ class PatientExistsError(ValidationError):
 
 class CitizenNotFoundError(ValidationError):
     """The NIK is not in the civil registry (Dukcapil): "Citizen Not Exists"."""
+
+
+class TransactionError(ValidationError):
+    """A transaction Bundle was refused, by the platform or the SDK's pre-flight check.
+
+    Nothing of the bundle was stored. ``entries`` has one ``BundleEntryResult`` per
+    entry sent, in order: :attr:`first_failure` is the entry that failed first (its
+    ``outcome`` says why), :attr:`refused` those refused "due to previous error"
+    (rules 20012/20013). Fix the failing entry and send the whole bundle again.
+    """
+
+    def __init__(
+        self, message: str, *, entries: Iterable[BundleEntryResult] = (), **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.entries: tuple[BundleEntryResult, ...] = tuple(entries)
+
+    @property
+    def first_failure(self) -> BundleEntryResult | None:
+        """The first entry refused for its own sake, or None if the platform named none."""
+        for entry in self.entries:
+            failed = entry.outcome is not None and entry.outcome.is_failure
+            if failed and not entry.due_to_previous_error:
+                return entry
+        return None
+
+    @property
+    def refused(self) -> tuple[BundleEntryResult, ...]:
+        """The entries refused only because an earlier one failed."""
+        return tuple(entry for entry in self.entries if entry.due_to_previous_error)

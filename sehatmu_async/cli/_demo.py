@@ -32,6 +32,7 @@ from .. import (
 from ..sandbox import Sandbox
 from ._demo_fhir import demo_fhir
 from ._demo_summary import LevelRow, Summary, render_summary
+from ._demo_transaction import demo_transaction
 from ._failures import CommandError
 from ._progress import Bar, Bars
 
@@ -209,6 +210,7 @@ async def run_demo(args: argparse.Namespace) -> int:
                 raise CommandError(f"the patch left language {patched.language!r}, not 'id'")
             note(f"patched patient {created.id}: language en -> id")
             await demo_fhir(client, created.id, note)
+            await demo_transaction(client, created.id, note)
         summary = Summary(
             levels=[
                 LevelRow(p.level.value, EXPECTED[p.level], p.count, len(p.codes), p.seconds)

@@ -22,6 +22,10 @@ Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 def _command(name: str) -> tuple[Command, bool]:
     """The command's coroutine function, and whether a signal is its normal way to end."""
     # Imported here: each command pulls in aiohttp, rich or the sandbox's data.
+    if name == "fhir_transaction":
+        from ._fhir_transaction import fhir_transaction
+
+        return fhir_transaction, False
     if name == "regions_pull":
         from ._regions import regions_pull
 

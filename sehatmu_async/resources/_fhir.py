@@ -37,9 +37,12 @@ from ..errors import (
     ValidationError,
 )
 from ._fhir_pager import DEFAULT_MAX_PAGES, DEFAULT_WALK_TIMEOUT, SearchPager
+from ._transactions import is_transaction_error, reconcile_transaction, send_transaction
 
 if TYPE_CHECKING:
     from .._base_client import BaseClient, Response
+    from .._bundle import TransactionBundle
+    from .._bundle_result import BundleResult
 
 __all__ = ["JSON_PATCH", "Fhir"]
 
@@ -420,6 +423,18 @@ class Fhir:
         pager = self.search(resource_type, identifier=f"{system}|{value}", model=model)
         return await pager.one_or_none()
 
+    # -- transactions (resources/_transactions.py) ----------------------------------
+
+    async def transaction(
+        self, bundle: TransactionBundle, *, validate: bool = True
+    ) -> BundleResult:
+        """Send ``bundle`` as one transaction; :class:`TransactionError` if it is refused.
+
+        Never sent twice: a lost answer is :class:`OutcomeUnknownError`; pass it to
+        :meth:`reconcile` for the stored resource of each entry (or None).
+        """
+        return await send_transaction(self._client, bundle, validate=validate)
+
     # -- reconcile -------------------------------------------------------------------
 
     async def reconcile(self, err: OutcomeUnknownError, *, model: Any = None) -> Any:
@@ -434,6 +449,9 @@ class Fhir:
             raise ConfigurationError(
                 f"reconcile() takes the OutcomeUnknownError of a create, got {type(err).__name__}"
             )
+        if is_transaction_error(err):
+            # A lost transaction: one answer per entry (a list, None where not found).
+            return await reconcile_transaction(err, self.find_by_identifier)
         kind = err.resource_type
         if kind is None or not err.identifiers:
             raise ConfigurationError(
