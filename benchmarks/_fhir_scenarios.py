@@ -6,7 +6,7 @@
 * ``fhir_create``: Observation creates at 32 in flight, ``client.fhir.create`` (pre-flight
   checks included) vs plain aiohttp POSTs. Target: SDK throughput >= 0.9x.
 
-Register in ``benchmarks/__main__.py``'s ``SCENARIOS`` with ``**FHIR_SCENARIOS``.
+Registered with ``@scenario``; run with ``python -m benchmarks --only fhir_search``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from sehatmu_async import SehatMuClient
 
 from . import _baseline
 from ._harness import SandboxProcess, interleaved, start_sandbox
+from ._registry import scenario
 
-__all__ = ["FHIR_SCENARIOS", "fhir_create", "fhir_search"]
+__all__ = ["fhir_create", "fhir_search"]
 
 _OBS_SYSTEM = "http://sys-ids.kemkes.go.id/observation/10000004"
 _serial = itertools.count(1)
@@ -82,6 +83,7 @@ async def _seed(sandbox: SandboxProcess, patient_id: str, count: int) -> None:
         await asyncio.gather(*(one() for _ in range(count)))
 
 
+@scenario("fhir_search")
 async def fhir_search(repetitions: int, resources: int = 1000) -> dict[str, Any]:
     """One search of ``resources`` Observations at _count=100: SDK pager vs aiohttp loop."""
     sandbox = start_sandbox()
@@ -134,6 +136,7 @@ async def fhir_search(repetitions: int, resources: int = 1000) -> dict[str, Any]
     }
 
 
+@scenario("fhir_create")
 async def fhir_create(repetitions: int, per_run: int = 500) -> dict[str, Any]:
     """``per_run`` Observation creates at 32 in flight: SDK vs plain aiohttp."""
     sandbox = start_sandbox()
@@ -159,11 +162,14 @@ async def fhir_create(repetitions: int, per_run: int = 500) -> dict[str, Any]:
                 semaphore = asyncio.Semaphore(32)
 
                 async def one() -> None:
-                    async with semaphore, session.post(
-                        sandbox.url + "/fhir-r4/v1/Observation",
-                        data=orjson.dumps(_observation(patient_id)),
-                        headers={**headers, "Content-Type": "application/json"},
-                    ) as response:
+                    async with (
+                        semaphore,
+                        session.post(
+                            sandbox.url + "/fhir-r4/v1/Observation",
+                            data=orjson.dumps(_observation(patient_id)),
+                            headers={**headers, "Content-Type": "application/json"},
+                        ) as response,
+                    ):
                         response.raise_for_status()
                         assert orjson.loads(await response.read())["id"]
 
@@ -184,6 +190,3 @@ async def fhir_create(repetitions: int, per_run: int = 500) -> dict[str, Any]:
         "throughput_ratio": round(sdk_rate / base_rate, 3),
         "target": "SDK / aiohttp throughput >= 0.9 at 32 in flight",
     }
-
-
-FHIR_SCENARIOS = {"fhir_search": fhir_search, "fhir_create": fhir_create}

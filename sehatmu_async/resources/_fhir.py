@@ -186,10 +186,14 @@ class Fhir:
         except OutcomeUnknownError as err:
             self._reconcilable(err, kind, wire, identifiers)
             raise
-        except DuplicateResourceError as err:
-            await self._find_existing(err, kind, identifiers)
-            raise
-        except ValidationError:
+        except ValidationError as err:
+            if kind == "Patient":
+                # "Patient Resource Exists: id" / "Citizen Not Exists" name their own class.
+                refined = refine_refusal(err)
+                if refined is not err:
+                    raise refined from err
+            if isinstance(err, DuplicateResourceError):
+                await self._find_existing(err, kind, identifiers)
             raise
         except APIError as err:
             if not 200 <= err.status < 300:

@@ -393,3 +393,45 @@ async def test_a_pydantic_model_with_bad_values_is_refused(
         await make_client().fhir.create(FhirLocation.model_validate(bad))
     assert caught.value.rule_numbers == (10117,)
     assert platform.received == []
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (lambda w: w.update(gender="robot"), 10001),
+        (lambda w: w["name"][0].update(text=123), None),
+        (lambda w: w["name"][0].update(family=True), None),
+        (lambda w: w.update(birthDate=19900512), 10132),
+    ],
+)
+async def test_patients_create_preflight_is_strict_too(
+    platform: ScriptedPlatform, make_client: MakeClient, change: Any, rule: int | None
+) -> None:
+    """Issue 9 item 15: 0.1.0 accepted gender="robot" and text=123."""
+    wire = patient()
+    change(wire)
+    with pytest.raises(ValidationError) as caught:
+        await make_client().patients.create(wire)
+    assert [i.rule_number for i in caught.value.issues] == [rule]
+    assert platform.received == []
+
+
+async def test_patient_exists_through_the_generic_layer(
+    platform: ScriptedPlatform, make_client: MakeClient
+) -> None:
+    from sehatmu_async import PatientExistsError
+
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "duplicate",
+                "details": {"text": "Patient Resource Exists: P02029102416"},
+            }
+        ],
+    }
+    platform.on("POST", "/fhir-r4/v1/Patient", json_reply(outcome, 400))
+    with pytest.raises(PatientExistsError) as caught:
+        await make_client().fhir.create(patient())
+    assert caught.value.patient_id == "P02029102416"
