@@ -123,3 +123,24 @@ __all__ = [
     "TokenStoreState",
     # -- end fleet exports --
 ]
+
+# -- fhir (every resource type) --
+from ._fhir_wire import SearchPage
+from .errors import MultipleResultsError
+from .resources._fhir import Fhir
+from .resources._fhir_pager import SearchPager
+
+__all__ += ["Fhir", "MultipleResultsError", "SearchPage", "SearchPager"]
+
+# -- transaction bundles (txn) --
+from ._bundle import TransactionBundle, UnreconcilableEntryWarning
+from ._bundle_result import BundleEntryResult, BundleResult
+from .errors import TransactionError
+
+__all__ += [
+    "BundleEntryResult",
+    "BundleResult",
+    "TransactionBundle",
+    "TransactionError",
+    "UnreconcilableEntryWarning",
+]

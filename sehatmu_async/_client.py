@@ -15,6 +15,7 @@ from ._config import env_settings, resolve_base_url, resolve_timeout
 from ._rate_limit import RateLimiter
 from ._retry import RetryPolicy
 from ._token_store import TokenStore
+from .resources._fhir import Fhir
 from .resources._patients import Patients
 from .resources._regions import Regions
 
@@ -87,6 +88,8 @@ class SehatMuClient(BaseClient):
         self.regions = Regions(self)
         #: Master Patient Index: create, patch, get, search by NIK.
         self.patients = Patients(self)
+        #: Every FHIR resource type: create, read, update, patch, search, reconcile.
+        self.fhir = Fhir(self, clock=self._clock)
 
     @classmethod
     def from_env(

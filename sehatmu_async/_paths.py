@@ -35,6 +35,7 @@ _RESOURCE_TYPE: Final = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _RESOURCE_ID: Final = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _DOT_SEGMENTS: Final = frozenset({".", ".."})
 _SHOWN_CHARS: Final = 40
+_SHOWN_REPR: Final = 60
 
 
 def shown(value: object) -> str:
@@ -45,9 +46,14 @@ def shown(value: object) -> str:
     """
     if not isinstance(value, str):
         return f"a {type(value).__name__}"
-    if len(value) <= _SHOWN_CHARS:
-        return repr(value)
-    return f"{value[:_SHOWN_CHARS]!r}… ({len(value)} characters)"
+    shown = repr(value)
+    if len(shown) <= _SHOWN_REPR:
+        return shown
+    # Bound the repr, not the characters: one control character is four in a repr.
+    keep = _SHOWN_CHARS
+    while len(shown := repr(value[:keep])) > _SHOWN_REPR:
+        keep //= 2
+    return f"{shown}… ({len(value)} characters)"
 
 
 def check_resource_type(resource_type: object) -> str:

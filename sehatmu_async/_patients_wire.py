@@ -18,7 +18,7 @@ import attrs
 import orjson
 
 from ._converter import converter
-from ._decoders import ResponseContext, _build, raise_for_embedded_error, shape_error
+from ._decoders import ResponseContext, build_error, raise_for_embedded_error, shape_error
 from ._outcome import OperationOutcome, OutcomeIssue
 from ._paths import fhir_type_path, shown
 from ._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM, Patient
@@ -167,8 +167,8 @@ def _envelope_refusal(
     # The envelope has no OperationOutcome; one is made of its message so .issues reads
     # the same for every refusal.
     outcome = OperationOutcome(issues=(OutcomeIssue(severity="error", code=code, text=text),))
-    # _build is the foundation's one message format for API errors.
-    return cast(ValidationError, _build(cls, ctx, raw, what, hint, outcome=outcome, **extra))
+    # build_error is the one message format for API errors.
+    return cast(ValidationError, build_error(cls, ctx, raw, what, hint, outcome=outcome, **extra))
 
 
 def _decode_envelope(

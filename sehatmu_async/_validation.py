@@ -1,31 +1,158 @@
-"""Pre-flight checks on a Patient's wire form, mirroring the platform's documented rules.
+"""Pre-flight checks on any FHIR resource's wire form, mirroring the platform's rules (004).
 
 A create must not be sent twice (the platform refuses a repeat as ``duplicate``), so
 a payload the platform would refuse is better caught here, where a fix costs
-nothing. The checks run on the JSON about to be sent, so plain dicts are checked
-the same as ``Patient`` objects. All problems are collected into one
+nothing. The checks run on the JSON about to be sent, so plain dicts, SDK models and
+pydantic models are checked the same. All problems are collected into one
 :class:`ValidationError` whose issues read like the server's own (same texts, rule
 numbers and FHIR expressions), so callers handle both the same way.
+
+Rules, wherever an element appears: 10134 (empty text), 10132 (the date-time elements
+of api.md "Decided here", and ``birthDate`` as a date), 10254 (integers written as
+strings), 10117 (identifier systems), 10124 (references: ``Type/id``, ``urn:uuid:…`` or
+``#contained``), 10001 for an AdministrativeGender outside FHIR's four codes, strings
+that are not strings, and 10263 for the elements FHIR R4 makes mandatory (for Patient:
+a NIK or mother's-NIK identifier, plus the NIK's 16 digits).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from ._datetime import DATE_FORMAT, DATETIME_FORMAT, is_fhir_date, is_fhir_datetime
 from ._outcome import OperationOutcome, OutcomeIssue
-from ._patient_models import KEMKES_IDENTIFIER_PREFIX, NIK_IBU_SYSTEM, NIK_SYSTEM
+from ._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM
 from .errors import ValidationError
 
-__all__ = ["PREFLIGHT_URL", "check_patient", "patient_issues"]
+__all__ = [
+    "ADMINISTRATIVE_GENDERS",
+    "IDENTIFIER_SYSTEM_PREFIXES",
+    "PREFLIGHT_URL",
+    "check_patch",
+    "check_patient",
+    "check_resource",
+    "is_datetime_element",
+    "is_integer_element",
+    "is_reference",
+    "patch_issues",
+    "patient_issues",
+    "resource_issues",
+    "utc_datetimes",
+]
 
 #: ``ValidationError.url`` of a refusal made by the SDK itself: no request was made.
 PREFLIGHT_URL = "<pre-flight>"
 
+#: Where the platform's identifier systems live (api.md section 6): clinical resources
+#: under sys-ids with the organization id, people under fhir.kemkes.go.id/id/.
+IDENTIFIER_SYSTEM_PREFIXES = ("http://sys-ids.kemkes.go.id/", "https://fhir.kemkes.go.id/id/")
+
+#: FHIR's AdministrativeGender value set, closed (required binding).
+ADMINISTRATIVE_GENDERS = ("male", "female", "other", "unknown")
+_GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
+
 _INTEGER_SUFFIXES = ("Integer", "PositiveInt", "UnsignedInt")
-# Integer elements of Patient's data types whose names carry no type suffix.
-_INTEGER_KEYS = frozenset({"rank"})
+# Integer elements clinics send whose names carry no type suffix (api.md "Decided here").
+_INTEGER_KEYS = frozenset({"sequence", "rank", "numberOfSeries", "numberOfInstances"})
+# dateTime/instant elements named without a "DateTime" suffix ("Decided here").
+_DATETIME_KEYS = frozenset({"recordedDate", "issued", "authoredOn"})
+# Elements that hold a FHIR string/code/uri everywhere they appear in R4.
+_STRING_KEYS = frozenset(
+    {
+        "family", "display", "system", "reference", "city", "district", "state",
+        "postalCode", "country", "status", "title", "div", "use", "gender",
+        "birthDate", "version", "unit", "intent",
+    }
+)  # fmt: skip
+# A string, or a structure: ``text`` is a Narrative on resources, ``code`` and
+# ``communication.language`` and ``Claim.priority`` CodeableConcepts.
+_STRING_OR_OBJECT_KEYS = frozenset({"text", "code", "language", "priority"})
+_STRING_LIST_KEYS = frozenset({"given", "prefix", "suffix", "line"})
+
+_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
+_ID = r"[A-Za-z0-9\-.]{1,64}"
+_LITERAL_REFERENCE = re.compile(rf"([A-Z][A-Za-z]{{1,63}})/({_ID})(/_history/{_ID})?")
+_URN_UUID = re.compile(
+    r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+# FHIR R4 elements of cardinality 1..1 / 1..* on the types clinics send (rule 10263);
+# a tuple of names is a choice element ``x[x]``. References missing are rule 10124.
+_MANDATORY: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "Encounter": (("status",), ("class",)),
+    "Condition": (("subject",),),
+    "Observation": (("status",), ("code",)),
+    "Procedure": (("status",), ("subject",)),
+    "Composition": (("status",), ("type",), ("date",), ("author",), ("title",)),
+    "MedicationRequest": (
+        ("status",), ("intent",), ("subject",),
+        ("medicationCodeableConcept", "medicationReference"),
+    ),
+    "MedicationDispense": (("medicationCodeableConcept", "medicationReference"),),
+    "ServiceRequest": (("status",), ("intent",), ("subject",)),
+    "DiagnosticReport": (("status",), ("code",)),
+    "AllergyIntolerance": (("patient",),),
+    "ClinicalImpression": (("status",), ("subject",)),
+    "CarePlan": (("status",), ("intent",), ("subject",)),
+    "QuestionnaireResponse": (("status",),),
+    "EpisodeOfCare": (("status",), ("patient",)),
+    "ImagingStudy": (("status",), ("subject",)),
+    "Claim": (
+        ("status",), ("type",), ("use",), ("patient",), ("created",), ("provider",),
+        ("priority",), ("insurance",),
+    ),
+}  # fmt: skip
+# Mandatory elements of each item of a backbone list: (type, list element, names).
+_MANDATORY_IN_ITEMS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "Claim": (("insurance", ("sequence", "focal", "coverage")),),
+}
+_REFERENCE_ELEMENTS = frozenset({"subject", "patient", "author", "provider", "coverage"})
+
+# Elements a scalar rule beyond 10134 may apply to (names and name endings).
+_SCALAR_RULE_KEYS = (
+    _STRING_KEYS
+    | _STRING_OR_OBJECT_KEYS
+    | _STRING_LIST_KEYS
+    | _INTEGER_KEYS
+    | _DATETIME_KEYS
+    | {"", "birthDate", "start", "end", "lastUpdated", "date"}
+)
+_SCALAR_RULE_SUFFIXES = ("DateTime", *_INTEGER_SUFFIXES)
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+_PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+
+
+def is_datetime_element(key: str, parent_key: str, resource_type: str, depth: int) -> bool:
+    """Whether element ``key`` (inside ``parent_key``) is a FHIR dateTime/instant (10132)."""
+    if key.endswith("DateTime") or key in _DATETIME_KEYS:
+        return True
+    if key in ("start", "end"):
+        return parent_key == "period" or parent_key.endswith("Period")
+    if key == "lastUpdated":
+        return parent_key == "meta"
+    return key == "date" and depth == 1 and resource_type == "Composition"
+
+
+def is_integer_element(key: str) -> bool:
+    """Whether ``key`` names an integer element checked by rule 10254."""
+    return key in _INTEGER_KEYS or key.endswith(_INTEGER_SUFFIXES)
+
+
+def is_reference(value: object, contained_ids: frozenset[str] = frozenset()) -> bool:
+    """A reference the platform can resolve: ``Type/id``, ``urn:uuid:…`` or ``#contained``."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith("#"):
+        return value[1:] in contained_ids
+    match = _LITERAL_REFERENCE.fullmatch(value)
+    if match is not None:
+        return match.group(2) not in (".", "..")
+    return _URN_UUID.fullmatch(value) is not None
 
 
 def _issue(code: str, text: str, expression: str, rule: int | None) -> OutcomeIssue:
@@ -47,62 +174,156 @@ def _format_issue(value: object, allowed: str, expression: str) -> OutcomeIssue:
     )
 
 
-def _walk(value: object, where: str, key: str, issues: list[OutcomeIssue]) -> None:
-    """Rules that hold wherever an element appears: empty text, date formats, integers."""
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
     if isinstance(value, Mapping):
-        for child_key, child in value.items():
-            _walk(child, f"{where}.{child_key}", str(child_key), issues)
-        return
+        return "object"
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            _walk(item, f"{where}[{index}]", key, issues)
-        return
-    if value == "":
-        issues.append(_issue("value", "Text is empty: '' (RuleNumber: 10134)", where, 10134))
-    elif key == "birthDate":
-        if not is_fhir_date(value):
-            issues.append(_format_issue(value, DATE_FORMAT, where))
-    elif key.endswith("DateTime"):
-        if not is_fhir_datetime(value):
-            issues.append(_format_issue(value, DATETIME_FORMAT, where))
-    elif (key.endswith(_INTEGER_SUFFIXES) or key in _INTEGER_KEYS) and isinstance(value, str):
-        issues.append(
-            _issue(
-                "value",
-                f"Integer formated as a string: '{value}' (RuleNumber: 10254)",
-                where,
-                10254,
+        return "array"
+    return "null" if value is None else type(value).__name__
+
+
+def _not_a_string(where: str, value: object) -> OutcomeIssue:
+    return _issue(
+        "value",
+        f"Invalid value type at {where}: expected a string, got {_json_type(value)}",
+        where,
+        None,
+    )
+
+
+class _Walker:
+    """One pass over a resource collecting every issue, in document order."""
+
+    def __init__(self, resource_type: str, contained_ids: frozenset[str]) -> None:
+        self.resource_type = resource_type
+        self.contained_ids = contained_ids
+        self.issues: list[OutcomeIssue] = []
+
+    def mapping(self, value: Mapping[Any, Any], where: str, key: str, depth: int) -> None:
+        reference = value.get("reference")
+        # An empty one is 10134 and a non-string one a type error: reported once each.
+        if (
+            isinstance(reference, str)
+            and reference
+            and not is_reference(reference, self.contained_ids)
+        ):
+            self.issues.append(
+                _issue(
+                    "value", f"Reference is mandatory : {where} (RuleNumber: 10124)", where, 10124
+                )
             )
-        )
+        for child_key, child in value.items():
+            self.element(child, f"{where}.{child_key}", str(child_key), key, depth + 1)
+        if "identifier" in value:
+            _system_issues(value["identifier"], f"{where}.identifier", self.issues)
+
+    def element(self, value: object, where: str, key: str, parent_key: str, depth: int) -> None:
+        # Exact type checks first: the wire is plain dicts, lists and scalars, and an
+        # isinstance against the Mapping ABC costs several times more on this hot path.
+        kind = type(value)
+        if kind is dict or (kind not in _SCALAR_TYPES and isinstance(value, Mapping)):
+            if key in _STRING_KEYS or key in _STRING_LIST_KEYS:
+                self.issues.append(_not_a_string(where, value))
+            self.mapping(value, where, key, depth)  # type: ignore[arg-type]
+            return
+        if kind is list:
+            assert isinstance(value, list)
+            if key in _STRING_KEYS or key in _STRING_OR_OBJECT_KEYS:
+                self.issues.append(_not_a_string(where, value))
+            for index, item in enumerate(value):
+                if key in _STRING_LIST_KEYS:
+                    self.scalar(item, f"{where}[{index}]", "", parent_key, depth)
+                else:
+                    self.element(item, f"{where}[{index}]", key, parent_key, depth)
+            return
+        self.scalar(value, where, key, parent_key, depth)
+
+    def scalar(self, value: object, where: str, key: str, parent_key: str, depth: int) -> None:
+        issues = self.issues
+        if key not in _SCALAR_RULE_KEYS and not key.endswith(_SCALAR_RULE_SUFFIXES):
+            if value == "":  # the only rule for any other element
+                issues.append(
+                    _issue("value", "Text is empty: '' (RuleNumber: 10134)", where, 10134)
+                )
+            return
+        if value == "":
+            issues.append(_issue("value", "Text is empty: '' (RuleNumber: 10134)", where, 10134))
+        elif key == "" and not isinstance(value, str):
+            issues.append(_not_a_string(where, value))  # an item of given/line/…
+        elif key == "birthDate":
+            if not is_fhir_date(value):
+                issues.append(_format_issue(value, DATE_FORMAT, where))
+        elif is_datetime_element(key, parent_key, self.resource_type, depth):
+            if not is_fhir_datetime(value):
+                issues.append(_format_issue(value, DATETIME_FORMAT, where))
+        elif is_integer_element(key) and isinstance(value, str):
+            issues.append(
+                _issue(
+                    "value",
+                    f"Integer formated as a string: '{value}' (RuleNumber: 10254)",
+                    where,
+                    10254,
+                )
+            )
+        elif key in _STRING_KEYS or key in _STRING_OR_OBJECT_KEYS or key in _STRING_LIST_KEYS:
+            if not isinstance(value, str):
+                issues.append(_not_a_string(where, value))
+            elif key == "gender" and value not in ADMINISTRATIVE_GENDERS:
+                issues.append(
+                    _issue(
+                        "value",
+                        f"Code not found: '{value}' in system: {_GENDER_SYSTEM} "
+                        "(RuleNumber: 10001)",
+                        where,
+                        10001,
+                    )
+                )
+
+
+def _identifier_items(value: object) -> list[tuple[str, Mapping[str, Any]]]:
+    if isinstance(value, Mapping):
+        return [("", value)]
+    if isinstance(value, list):
+        return [(f"[{i}]", v) for i, v in enumerate(value) if isinstance(v, Mapping)]
+    return []
+
+
+def _system_issues(value: object, where: str, issues: list[OutcomeIssue]) -> None:
+    """Rule 10117 on one ``identifier`` element (a list, or one Identifier)."""
+    for suffix, identifier in _identifier_items(value):
+        system = identifier.get("system")
+        # A missing system is the platform's call; an empty one is 10134.
+        if (
+            "system" in identifier
+            and system != ""
+            and isinstance(system, str)
+            and not system.startswith(IDENTIFIER_SYSTEM_PREFIXES)
+        ):
+            issues.append(
+                _issue(
+                    "value",
+                    f"Invalid identifier system: {system} (RuleNumber: 10117)",
+                    f"{where}{suffix}.system",
+                    10117,
+                )
+            )
 
 
 def _is_nik(value: object) -> bool:
     return isinstance(value, str) and len(value) == 16 and value.isascii() and value.isdigit()
 
 
-def _identifier_issues(identifiers: object) -> list[OutcomeIssue]:
+def _nik_issues(identifiers: object) -> list[OutcomeIssue]:
     issues: list[OutcomeIssue] = []
     found_nik = False
     for index, identifier in enumerate(identifiers if isinstance(identifiers, list) else ()):
         if not isinstance(identifier, Mapping):
             continue
-        where = f"Patient.identifier[{index}]"
-        system = identifier.get("system")
-        # A missing system is the platform's call; an empty one is already 10134.
-        if (
-            "system" in identifier
-            and system != ""
-            and not (isinstance(system, str) and system.startswith(KEMKES_IDENTIFIER_PREFIX))
-        ):
-            issues.append(
-                _issue(
-                    "value",
-                    f"Invalid identifier system: {system} (RuleNumber: 10117)",
-                    f"{where}.system",
-                    10117,
-                )
-            )
-        if system in (NIK_SYSTEM, NIK_IBU_SYSTEM):
+        if identifier.get("system") in (NIK_SYSTEM, NIK_IBU_SYSTEM):
             found_nik = True
             value = identifier.get("value")
             # An empty value is reported once, as empty text (10134). The text never
@@ -113,7 +334,7 @@ def _identifier_issues(identifiers: object) -> list[OutcomeIssue]:
                     _issue(
                         "value",
                         f"NIK must be exactly 16 digits, got {length} character(s)",
-                        f"{where}.value",
+                        f"Patient.identifier[{index}].value",
                         None,
                     )
                 )
@@ -130,35 +351,171 @@ def _identifier_issues(identifiers: object) -> list[OutcomeIssue]:
     return issues
 
 
-def patient_issues(wire: Mapping[str, Any]) -> list[OutcomeIssue]:
-    """Every problem the platform's documented rules find in ``wire``, in document order."""
+def _mandatory_issues(resource_type: str, wire: Mapping[str, Any]) -> list[OutcomeIssue]:
     issues: list[OutcomeIssue] = []
-    kind = wire.get("resourceType")
-    if kind != "Patient":
-        issues.append(
-            _issue(
-                "value",
-                f"Invalid resourceType: '{kind}', expected 'Patient'",
-                "Patient.resourceType",
-                None,
-            )
-        )
-    _walk(wire, "Patient", "", issues)
-    issues.extend(_identifier_issues(wire.get("identifier")))
+    for choices in _MANDATORY.get(resource_type, ()):
+        if any(wire.get(name) not in (None, [], {}) for name in choices):
+            continue
+        name = choices[0] if len(choices) == 1 else choices[0].removesuffix("CodeableConcept")
+        issues.append(_missing(resource_type, name))
+    for element, names in _MANDATORY_IN_ITEMS.get(resource_type, ()):
+        items = wire.get(element)
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            if not isinstance(item, Mapping):
+                continue
+            for name in names:
+                if item.get(name) in (None, [], {}):
+                    issues.append(_missing(f"{resource_type}.{element}[{index}]", name))
     return issues
 
 
-def check_patient(wire: Mapping[str, Any], *, method: str = "POST") -> None:
-    """Raise one :class:`ValidationError` holding every problem in ``wire``, if any."""
-    issues = patient_issues(wire)
+def _missing(parent: str, name: str) -> OutcomeIssue:
+    where = f"{parent}.{name}"
+    if name in _REFERENCE_ELEMENTS:
+        return _issue(
+            "value", f"Reference is mandatory : {where} (RuleNumber: 10124)", where, 10124
+        )
+    return _issue("value", f"Element not found: {where} (RuleNumber: 10263)", where, 10263)
+
+
+def _contained_ids(wire: Mapping[str, Any]) -> frozenset[str]:
+    contained = wire.get("contained")
+    if not isinstance(contained, list):
+        return frozenset()
+    return frozenset(
+        c["id"] for c in contained if isinstance(c, Mapping) and isinstance(c.get("id"), str)
+    )
+
+
+def resource_issues(wire: Mapping[str, Any]) -> list[OutcomeIssue]:
+    """Every problem the platform's documented rules find in ``wire``, in document order."""
+    kind = wire.get("resourceType")
+    if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
+        shown = kind if isinstance(kind, str) else _json_type(kind)
+        return [
+            _issue(
+                "value",
+                f"Invalid resourceType: '{shown[:80]}', expected a FHIR resource type",
+                "resourceType",
+                None,
+            )
+        ]
+    walker = _Walker(kind, _contained_ids(wire))
+    walker.mapping(wire, kind, "", 0)
+    issues = walker.issues
+    issues.extend(_mandatory_issues(kind, wire))
+    if kind == "Patient":
+        issues.extend(_nik_issues(wire.get("identifier")))
+    return issues
+
+
+def patient_issues(wire: Mapping[str, Any]) -> list[OutcomeIssue]:
+    """:func:`resource_issues` for a payload that must be a Patient."""
+    kind = wire.get("resourceType")
+    if kind != "Patient":
+        issue = _issue(
+            "value",
+            f"Invalid resourceType: '{kind}', expected 'Patient'",
+            "Patient.resourceType",
+            None,
+        )
+        return [issue, *resource_issues({**wire, "resourceType": "Patient"})]
+    return resource_issues(wire)
+
+
+def _raise(issues: list[OutcomeIssue], what: str, method: str) -> None:
     if not issues:
         return
     more = f" (+{len(issues) - 1} more issue(s), see .issues)" if len(issues) > 1 else ""
     raise ValidationError(
-        f"pre-flight check refused the Patient: {issues[0].describe()}{more} — nothing was "
+        f"pre-flight check refused the {what}: {issues[0].describe()}{more} — nothing was "
         "sent; fix the payload, or pass validate=False to let the platform judge it",
         status=0,
         method=method,
         url=PREFLIGHT_URL,
         outcome=OperationOutcome(issues=tuple(issues)),
     )
+
+
+def check_resource(wire: Mapping[str, Any], *, method: str = "POST") -> None:
+    """Raise one :class:`ValidationError` holding every problem in ``wire``, if any."""
+    kind = wire.get("resourceType")
+    _raise(resource_issues(wire), kind if isinstance(kind, str) else "resource", method)
+
+
+def check_patient(wire: Mapping[str, Any], *, method: str = "POST") -> None:
+    """Raise one :class:`ValidationError` holding every problem in the Patient ``wire``."""
+    _raise(patient_issues(wire), "Patient", method)
+
+
+def patch_issues(resource_type: str, operations: Sequence[Mapping[str, Any]]) -> list[OutcomeIssue]:
+    """Problems the platform's rules find in a JSON Patch document for ``resource_type``.
+
+    Location's ``operationalStatus`` is patched whole (rule 10171); values are checked
+    with the resource rules at the element the path names.
+    """
+    issues: list[OutcomeIssue] = []
+    for operation in operations:
+        path = operation.get("path")
+        if not isinstance(path, str):
+            continue
+        tokens = path.split("/")[1:]
+        if resource_type == "Location" and len(tokens) > 1 and tokens[0] == "operationalStatus":
+            issues.append(
+                _issue(
+                    "value",
+                    f"Use /operationalStatus instead of {path} to patch Location "
+                    "(RuleNumber: 10171)",
+                    "Location.operationalStatus",
+                    10171,
+                )
+            )
+        if "value" in operation and tokens:
+            names = [t for t in tokens if not t.isdigit() and t != "-"]
+            key = names[-1] if names else ""
+            parent = names[-2] if len(names) > 1 else ""
+            where = resource_type + "".join(
+                f"[{t}]" if t.isdigit() or t == "-" else f".{t}" for t in tokens
+            )
+            walker = _Walker(resource_type, frozenset())
+            walker.element(operation["value"], where, key, parent, len(names))
+            issues.extend(walker.issues)
+    return issues
+
+
+def check_patch(
+    resource_type: str, operations: Sequence[Mapping[str, Any]], *, method: str = "PATCH"
+) -> None:
+    """Raise one :class:`ValidationError` for every problem in a patch document."""
+    _raise(patch_issues(resource_type, operations), f"{resource_type} patch", method)
+
+
+_UTC_Z = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.0+)?Z")
+
+
+def _utc(value: object, key: str, parent_key: str, kind: str, depth: int) -> object:
+    if isinstance(value, Mapping):
+        return {k: _utc(v, str(k), key, kind, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_utc(item, key, parent_key, kind, depth) for item in value]
+    if (
+        isinstance(value, str)
+        and _UTC_Z.fullmatch(value)
+        and is_datetime_element(key, parent_key, kind, depth)
+    ):
+        return value[:19] + "+00:00"
+    return value
+
+
+def utc_datetimes(wire: Mapping[str, Any]) -> dict[str, Any]:
+    """``wire`` with UTC date-times written ``…Z`` (pydantic's style) as ``…+00:00``.
+
+    Only the date-time elements of rule 10132 are touched, and only when the value is
+    whole seconds in UTC: anything else is left for the pre-flight check to report.
+    """
+    if b'Z"' not in orjson.dumps(wire):
+        return dict(wire)  # nothing to rewrite: no rebuild of the whole tree
+    kind = wire.get("resourceType")
+    out = _utc(wire, "", "", kind if isinstance(kind, str) else "", 0)
+    assert isinstance(out, dict)
+    return out

@@ -13,12 +13,21 @@ import copy
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
 from typing import Any
 
 import attrs
 
-from ._datetime import fhir_date, fhir_datetime, parse_fhir_date, parse_fhir_datetime
+from ._wire_codecs import (
+    EXACT,
+    FHIR_NAMES,
+    SCALARS,
+    Reader,
+    Untyped,
+    Writer,
+    read_list,
+    same,
+    write_list,
+)
 from ._wire_fields import WIRE, Kind, Spec, WireModel, camel, wire_model_of
 from .errors import ConfigurationError
 
@@ -31,92 +40,18 @@ __all__ = [
     "wire_plan",
 ]
 
-Reader = Callable[[Any], Any]
-Writer = Callable[[Any], Any]
-
-
-class _Untyped(Exception):
-    """A wire value that does not fit the field's type: it stays verbatim in ``extra``."""
-
-
-def _read_str(value: Any) -> str:
-    if type(value) is not str:
-        raise _Untyped
-    return value
-
-
-def _read_bool(value: Any) -> bool:
-    if type(value) is not bool:
-        raise _Untyped
-    return value
-
-
-def _read_int(value: Any) -> int:
-    # A "2" is not an integer here: rule 10254 refuses it, so it stays verbatim.
-    if type(value) is not int:
-        raise _Untyped
-    return value
-
-
-def _read_date(value: Any) -> date:
-    parsed = parse_fhir_date(value)
-    if parsed is None:
-        raise _Untyped
-    return parsed
-
-
-def _read_datetime(value: Any) -> datetime:
-    parsed = parse_fhir_datetime(value)
-    if parsed is None:
-        raise _Untyped
-    return parsed
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-_SCALARS: dict[Any, tuple[Reader, Writer]] = {
-    str: (_read_str, _same),
-    bool: (_read_bool, _same),
-    int: (_read_int, _same),
-    date: (_read_date, fhir_date),
-    datetime: (_read_datetime, fhir_datetime),
-}
-# FHIR's type names, the suffixes of a choice element's keys (``deceasedDateTime``).
-_FHIR_NAMES = {str: "String", bool: "Boolean", int: "Integer", date: "Date", datetime: "DateTime"}
-
-
-def _read_list(item: Reader) -> Reader:
-    def read(value: Any) -> list[Any]:
-        # An empty list is not FHIR; keeping it verbatim keeps the round trip exact.
-        if type(value) is not list or not value:
-            raise _Untyped
-        return [item(v) for v in value]
-
-    return read
-
-
-def _write_list(item: Writer) -> Writer:
-    def write(value: Any) -> list[Any]:
-        if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
-            raise ConfigurationError(f"expected a list, got {type(value).__name__}")
-        return [item(v) for v in value]
-
-    return write
-
 
 def _read_model(cls: type, *, extension: bool = False) -> Reader:
     def read(value: Any) -> Any:
-        if not isinstance(value, Mapping):
-            raise _Untyped
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise Untyped
         # An extension whose own ``extension`` is empty or not a list could not be
         # written back as it came: it stays verbatim among the other extensions.
         if extension and "extension" in value:
             subs = value["extension"]
             if type(subs) is not list or not subs:
-                raise _Untyped
-        return structure(wire_plan(cls), value)
+                raise Untyped
+        return structure(_PLANS.get(cls) or wire_plan(cls), value)
 
     return read
 
@@ -135,8 +70,12 @@ class _Entry:
 
     attr: str
     reads: tuple[tuple[str, Reader], ...]
-    write: Callable[[Any], tuple[str, Any]]
-    #: For a choice: every key it owns, so kept siblings are not written beside it.
+    #: An element: its key, and its writer (None: the value goes out as it is).
+    key: str | None = None
+    writer: Writer | None = None
+    #: A choice: the writer that picks the key by the value's type, and every key it
+    #: owns, so kept siblings are not written beside it.
+    choose: Callable[[Any], tuple[str, Any]] | None = None
     choice_keys: tuple[str, ...] = ()
 
 
@@ -151,6 +90,17 @@ class WirePlan:
     sub_extensions: tuple[tuple[str, str, str], ...]  # (attr, url, value key)
     others: str | None
     extra: str
+    #: Each wire key of ``entries`` → (attribute, reader, the exact type the reader
+    #: checks, if that is all it does): decoding walks the JSON's keys.
+    by_key: dict[str, tuple[str, Reader, type | None]] = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        by_key = {
+            key: (entry.attr, read, EXACT.get(read))
+            for entry in self.entries
+            for key, read in entry.reads
+        }
+        object.__setattr__(self, "by_key", by_key)
 
 
 _PLANS: dict[type, WirePlan] = {}
@@ -184,16 +134,12 @@ def _members(annotation: Any) -> tuple[Any, ...]:
 def _codec(tp: Any, where: str, *, extension: bool = False) -> tuple[Reader, Writer]:
     if typing.get_origin(tp) is list:
         read, write = _codec(typing.get_args(tp)[0], where)
-        return _read_list(read), _write_list(write)
-    if tp in _SCALARS:
-        return _SCALARS[tp]
+        return read_list(read), write_list(write)
+    if tp in SCALARS:
+        return SCALARS[tp]
     if is_wire_model(tp):
         return _read_model(tp, extension=extension), _write_model
     raise TypeError(f"{where}: the SDK has no wire form for {tp!r}")
-
-
-def _keyed(key: str, write: Writer) -> Callable[[Any], tuple[str, Any]]:
-    return lambda value: (key, write(value))
 
 
 def _choice(where: str, alternatives: list[tuple[str, Any, Writer]]) -> Callable[[Any], Any]:
@@ -235,18 +181,19 @@ def _build_plan(cls: type) -> WirePlan:
             if len(members) != 1:
                 raise TypeError(f"{where}: a union is a FHIR choice element; declare choice()")
             read, write = _codec(members[0], where)
-            entries.append(_Entry(field.name, ((key, read),), _keyed(key, write)))
+            writer = None if write is same else write
+            entries.append(_Entry(field.name, ((key, read),), key=key, writer=writer))
         elif spec.kind is Kind.CHOICE:
             alternatives = []
             for tp in members:
                 read, write = _codec(tp, where)
-                alternatives.append((key + _FHIR_NAMES.get(tp, tp.__name__), tp, read, write))
+                alternatives.append((key + FHIR_NAMES.get(tp, tp.__name__), tp, read, write))
             entries.append(
                 _Entry(
                     field.name,
                     tuple((k, read) for k, _, read, _ in alternatives),
-                    _choice(where, [(k, tp, write) for k, tp, _, write in alternatives]),
-                    tuple(k for k, *_ in alternatives),
+                    choose=_choice(where, [(k, tp, write) for k, tp, _, write in alternatives]),
+                    choice_keys=tuple(k for k, *_ in alternatives),
                 )
             )
         elif spec.kind is Kind.EXTENSION:
@@ -282,20 +229,30 @@ def _build_plan(cls: type) -> WirePlan:
 
 
 def structure(plan: WirePlan, obj: Any) -> Any:
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         name = plan.cls.__name__
         raise TypeError(f"{name} is a JSON object on the wire, got {type(obj).__name__}")
-    rest = dict(obj)
+    rest: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
-    for entry in plan.entries:
-        for key, read in entry.reads:
-            if key in rest:
-                try:
-                    kwargs[entry.attr] = read(rest[key])
-                except _Untyped:
-                    continue
-                del rest[key]
-                break
+    by_key = plan.by_key
+    # The JSON's keys are walked (usually fewer than the model's fields); a choice
+    # element takes the first of its keys whose value fits.
+    for key, value in obj.items():
+        found = by_key.get(key)
+        if found is not None:
+            attr, read, exact = found
+            if attr not in kwargs:
+                if exact is not None:
+                    if type(value) is exact:
+                        kwargs[attr] = value
+                        continue
+                else:
+                    try:
+                        kwargs[attr] = read(value)
+                        continue
+                    except Untyped:
+                        pass
+        rest[key] = value
     kind = plan.model.resource_type
     if kind is not None and rest.get("resourceType") == kind:
         del rest["resourceType"]
@@ -335,7 +292,7 @@ def _take_typed(plan: WirePlan, ext: Any, url: object, kwargs: dict[str, Any]) -
         if url == ext_url and attr not in kwargs:
             try:
                 kwargs[attr] = read(ext)
-            except _Untyped:
+            except Untyped:
                 return False
             return True
     return False
@@ -352,8 +309,12 @@ def unstructure(plan: WirePlan, obj: Any) -> dict[str, Any]:
         value = getattr(obj, entry.attr)
         if value is None or (isinstance(value, list) and not value):
             continue  # FHIR has no nulls or empty arrays
-        key, wire[key] = entry.write(value)
-        dropped += entry.choice_keys
+        key = entry.key
+        if key is not None:
+            wire[key] = value if entry.writer is None else entry.writer(value)
+        elif entry.choose is not None:  # a choice: the value's type picks the key
+            key, wire[key] = entry.choose(value)
+            dropped += entry.choice_keys
     if plan.others is not None:
         extensions: list[Any] = [
             {"url": url, value_key: value}

@@ -6,8 +6,9 @@
     ├── ConfigurationError            bad settings, bad arguments (before any request)
     ├── TransportError                connection failed, timed out, reset
     │   └── OutcomeUnknownError       a non-idempotent request may or may not have taken effect
-    ├── PaginationError               cursor loop, malformed meta
-    │   └── IncompleteDownloadError   fewer regions delivered than the server's total
+    ├── PaginationError               cursor loop, malformed meta, foreign next link
+    │   └── IncompleteDownloadError   fewer items delivered than the server's total
+    ├── MultipleResultsError          one() found more than one
     └── APIError                      status, method, url, request_id, body (text), outcome
         ├── AuthenticationError       401, bad client credentials, gateway ``fault``
         ├── PermissionDeniedError     403, "resource cannot be accessed due to business rule"
@@ -16,9 +17,10 @@
         ├── ServerError               5xx (text/plain bodies kept)
         ├── MasterDataError           {"status_code", "message", "data"} envelope
         └── ValidationError           OperationOutcome: .issues
-            ├── DuplicateResourceError
+            ├── DuplicateResourceError  .existing_id (when found)
             ├── PatientExistsError    .patient_id
-            └── CitizenNotFoundError
+            ├── CitizenNotFoundError
+            └── TransactionError      .entries (which entry failed first, which after it)
 
 ``APIError`` itself is raised for answers that fit no other shape (an HTML page
 where JSON was due, a truncated body, wrong types).
@@ -31,9 +33,12 @@ hold credentials.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._outcome import OperationOutcome, OutcomeIssue
+
+if TYPE_CHECKING:
+    from ._bundle_result import BundleEntryResult
 
 __all__ = [
     "APIError",
@@ -43,6 +48,7 @@ __all__ = [
     "DuplicateResourceError",
     "IncompleteDownloadError",
     "MasterDataError",
+    "MultipleResultsError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PaginationError",
@@ -51,6 +57,7 @@ __all__ = [
     "RateLimitError",
     "SehatMuError",
     "ServerError",
+    "TransactionError",
     "TransportError",
     "ValidationError",
 ]
@@ -154,6 +161,15 @@ class IncompleteDownloadError(PaginationError):
         self.delivered = delivered
 
 
+class MultipleResultsError(SehatMuError):
+    """A search meant to find one resource found several; ``count`` is how many (at least)."""
+
+    def __init__(self, message: str, *, resource_type: str | None = None, count: int = 2) -> None:
+        super().__init__(message)
+        self.resource_type = resource_type
+        self.count = count
+
+
 class APIError(SehatMuError):
     """The platform answered, and the answer is an error (or unreadable)."""
 
@@ -224,7 +240,14 @@ class ValidationError(APIError):
 
 
 class DuplicateResourceError(ValidationError):
-    """The platform already received this payload; it must not be sent again."""
+    """The platform already received this payload; it must not be sent again.
+
+    ``existing_id`` is the stored resource's id when the SDK could find it by identifier.
+    """
+
+    def __init__(self, message: str, *, existing_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.existing_id = existing_id
 
 
 class PatientExistsError(ValidationError):
@@ -237,3 +260,33 @@ class PatientExistsError(ValidationError):
 
 class CitizenNotFoundError(ValidationError):
     """The NIK is not in the civil registry (Dukcapil): "Citizen Not Exists"."""
+
+
+class TransactionError(ValidationError):
+    """A transaction Bundle was refused, by the platform or the SDK's pre-flight check.
+
+    Nothing of the bundle was stored. ``entries`` has one ``BundleEntryResult`` per
+    entry sent, in order: :attr:`first_failure` is the entry that failed first (its
+    ``outcome`` says why), :attr:`refused` those refused "due to previous error"
+    (rules 20012/20013). Fix the failing entry and send the whole bundle again.
+    """
+
+    def __init__(
+        self, message: str, *, entries: Iterable[BundleEntryResult] = (), **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.entries: tuple[BundleEntryResult, ...] = tuple(entries)
+
+    @property
+    def first_failure(self) -> BundleEntryResult | None:
+        """The first entry refused for its own sake, or None if the platform named none."""
+        for entry in self.entries:
+            failed = entry.outcome is not None and entry.outcome.is_failure
+            if failed and not entry.due_to_previous_error:
+                return entry
+        return None
+
+    @property
+    def refused(self) -> tuple[BundleEntryResult, ...]:
+        """The entries refused only because an earlier one failed."""
+        return tuple(entry for entry in self.entries if entry.due_to_previous_error)

@@ -30,7 +30,9 @@ from .. import (
     SehatMuClient,
 )
 from ..sandbox import Sandbox
+from ._demo_fhir import demo_fhir
 from ._demo_summary import LevelRow, Summary, render_summary
+from ._demo_transaction import demo_transaction
 from ._failures import CommandError
 from ._progress import Bar, Bars
 
@@ -207,6 +209,8 @@ async def run_demo(args: argparse.Namespace) -> int:
             if patched.language != "id":
                 raise CommandError(f"the patch left language {patched.language!r}, not 'id'")
             note(f"patched patient {created.id}: language en -> id")
+            await demo_fhir(client, created.id, note)
+            await demo_transaction(client, created.id, note)
         summary = Summary(
             levels=[
                 LevelRow(p.level.value, EXPECTED[p.level], p.count, len(p.codes), p.seconds)

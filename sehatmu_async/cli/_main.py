@@ -22,6 +22,10 @@ Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 def _command(name: str) -> tuple[Command, bool]:
     """The command's coroutine function, and whether a signal is its normal way to end."""
     # Imported here: each command pulls in aiohttp, rich or the sandbox's data.
+    if name == "fhir_transaction":
+        from ._fhir_transaction import fhir_transaction
+
+        return fhir_transaction, False
     if name == "regions_pull":
         from ._regions import regions_pull
 
@@ -30,6 +34,10 @@ def _command(name: str) -> tuple[Command, bool]:
         from ._token import show_token
 
         return show_token, False
+    if name.startswith("fhir_"):
+        from ._fhir import fhir_command
+
+        return fhir_command(name), False
     if name == "sandbox":
         from ._sandbox import serve_sandbox
 

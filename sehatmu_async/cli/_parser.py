@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from .._version import __version__
 from ._failures import EXIT_USAGE, PROG
+from ._fhir_args import add_fhir
 
 __all__ = ["build_parser"]
 
@@ -297,4 +298,5 @@ def build_parser() -> _Parser:
     _add_regions(commands)
     _add_token(commands)
     _add_sandbox(commands)
+    add_fhir(commands, _add_server)
     return parser

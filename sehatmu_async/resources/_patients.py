@@ -24,13 +24,13 @@ from .._patients_wire import (
     add_reconcile_context,
     decode_create_answer,
     decode_patient,
-    decode_search_bundle,
     patient_wire,
     refine_refusal,
     unreadable_success,
 )
 from .._validation import check_patient
 from ..errors import APIError, ConfigurationError, OutcomeUnknownError, ValidationError
+from ._fhir import Fhir
 
 if TYPE_CHECKING:
     from .._base_client import BaseClient, Response
@@ -43,6 +43,8 @@ class Patients:
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+        # Reads and searches go through the generic FHIR layer (issue 12).
+        self._fhir = Fhir(client)
 
     async def create(self, patient: PatientLike, *, validate: bool = True) -> Patient:
         """Create ``patient`` and return it with its new ``id``.
@@ -108,18 +110,21 @@ class Patients:
         return self._patient(response)
 
     async def get(self, id: str) -> Patient:
-        """Read Patient ``id``."""
-        response = await self._client.request("GET", resource_path("Patient", id))
-        return self._patient(response)
+        """Read Patient ``id`` (through ``client.fhir``: checked path, answer of that id)."""
+        resource_path("Patient", id)  # the id is checked before anything else
+        patient: Patient = await self._fhir.read("Patient", id, model=Patient)
+        return patient
 
     async def search_by_nik(self, nik: str, *, mother: bool = False) -> list[Patient]:
-        """Patients holding this NIK (``mother=True``: registered by this mother's NIK)."""
+        """Patients holding this NIK (``mother=True``: registered by this mother's NIK).
+
+        A search of ``client.fhir``: every page is followed (safely, bounded), entries of
+        other types are skipped.
+        """
         check_nik(nik, "mother's NIK" if mother else "NIK")
         system = NIK_IBU_SYSTEM if mother else NIK_SYSTEM
-        response = await self._client.request(
-            "GET", PATIENT_PATH, params={"identifier": f"{system}|{nik}"}
-        )
-        return decode_search_bundle(response.ctx, response.json(), body=response.body)
+        pager = self._fhir.search("Patient", identifier=f"{system}|{nik}", model=Patient)
+        return await pager.all()
 
     @staticmethod
     def _patient(response: Response) -> Patient:

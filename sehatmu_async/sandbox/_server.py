@@ -18,9 +18,11 @@ from ._auth import TOKEN_PATH, bearer_auth, token
 from ._counters import SandboxCounters
 from ._data import load_regions
 from ._faults import SandboxFaults
+from ._fhir_routes import add_routes as add_fhir_routes
 from ._middleware import bookkeeping, inject_faults
 from ._state import PATIENT_ANSWERS, STATE, TOKEN_ROUTE, PatientAnswer, SandboxState
 from ._tokens import TokenStore
+from ._transactions import add_routes as add_transaction_routes
 
 # In-flight requests get this long to finish on stop (a slow create may be sleeping).
 _SHUTDOWN_TIMEOUT_S = 1.0
@@ -177,4 +179,6 @@ def make_app(sandbox: Sandbox) -> web.Application:
     app.router.add_post(TOKEN_PATH, token, name=TOKEN_ROUTE)
     _regions.add_routes(app.router)
     _patient_routes.add_routes(app.router)
+    add_fhir_routes(app.router)  # after Patient's: its routes match first
+    add_transaction_routes(app.router)  # POST /fhir-r4/v1, the FHIR base itself
     return app

@@ -10,7 +10,7 @@ import pytest
 from _patient_helpers import PATIENT_PATH, FakePlatform, json_answer, make_client, minimal_wire
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sehatmu_async import ConfigurationError, PatchOperation, SehatMuClient
@@ -69,6 +69,7 @@ def test_type_check_is_the_documented_rule(value: str) -> None:
 
 
 @given(st.text(min_size=1, max_size=500))
+@example("0" * 19 + "\x00" * 30 + "\U000e0000" * 20)
 def test_messages_are_bounded_and_escaped(value: str) -> None:
     message = ""
     try:

@@ -13,13 +13,16 @@ from typing import Any
 
 import attrs
 import pytest
+from _patient_helpers import json_values
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sehatmu_async
 from sehatmu_async import Patient
 from sehatmu_async._converter import converter
 from sehatmu_async._patient_models import PATIENT_MODELS
-from sehatmu_async._wire_fields import WIRE, Kind, extra, wire, wire_model
-from sehatmu_async._wire_plan import is_wire_model, prepare_wire_models
+from sehatmu_async._wire_fields import WIRE, Kind, extra, wire, wire_model, wire_model_of
+from sehatmu_async._wire_plan import is_wire_model, prepare_wire_models, wire_plan
 
 PACKAGE = Path(sehatmu_async.__file__).parent
 
@@ -169,15 +172,61 @@ def _top_level_imports(path: Path) -> set[str]:
 def test_the_model_modules_import_no_circle() -> None:
     # 0.1.0: _converter imported _patient_models (mid-file) and the models imported the
     # converter inside their methods.
-    names = ["_converter", "_wire_plan", "_wire_fields", "_payload", "_patient_datatypes"]
+    names = [
+        "_converter",
+        "_wire_plan",
+        "_wire_codecs",
+        "_wire_fields",
+        "_payload",
+        "_patient_datatypes",
+    ]
     graph = {n: _top_level_imports(PACKAGE / f"{n}.py") for n in names}
     for name, imports in graph.items():
         assert "sehatmu_async._patient_models" not in imports, name
     assert "sehatmu_async._converter" not in graph["_wire_plan"]
     assert "sehatmu_async._converter" not in graph["_wire_fields"]
+    assert "sehatmu_async._converter" not in graph["_wire_codecs"]
     for name in [*names, "_patient_models", "_patch"]:
         source = (PACKAGE / f"{name}.py").read_text()
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.FunctionDef):
                 inner = [n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))]
                 assert not inner, f"{name}.{node.name} imports inside a function"
+
+
+def _keys_of(cls: type) -> list[list[str]]:
+    """Each field's wire keys (a choice has several), read from the model's plan."""
+    plan = wire_plan(cls)
+    groups = [[key for key, _ in entry.reads] for entry in plan.entries]
+    if plan.others is not None:
+        groups.append(["extension"])
+    return groups
+
+
+@st.composite
+def _model_json(draw: st.DrawFn, cls: type) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for keys in _keys_of(cls):
+        if draw(st.booleans()):
+            # One key of a choice: two would not be FHIR, and writing keeps one of them.
+            obj[draw(st.sampled_from(keys))] = draw(json_values)
+    unknown = st.text(min_size=1, max_size=8).filter(
+        lambda k: k not in {"resourceType", "url"} and all(k not in g for g in _keys_of(cls))
+    )
+    obj.update(draw(st.dictionaries(unknown, json_values, max_size=2)))
+    return obj
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_property_any_json_of_any_model_round_trips(data: st.DataObject) -> None:
+    # Whatever the server puts under a model's keys (fitting or not) comes back unchanged.
+    cls = data.draw(st.sampled_from(MODELS))
+    obj = data.draw(_model_json(cls))
+    expected = dict(obj)
+    model = wire_model_of(cls)
+    if model is not None and model.resource_type:
+        expected = {"resourceType": model.resource_type, **expected}
+    if model is not None and model.extension_url:
+        expected = {"url": model.extension_url, **expected}
+    assert converter.unstructure(converter.structure(obj, cls)) == expected

@@ -162,11 +162,11 @@ async def test_counters_and_request_ids(
 async def test_unknown_routes_are_a_bare_404(
     sandbox: Sandbox, session: aiohttp.ClientSession
 ) -> None:
-    async with session.get(sandbox.url + "/fhir-r4/v1/Encounter") as response:
+    async with session.get(sandbox.url + "/fhir-r4/v2/Encounter") as response:
         assert response.status == 404
         assert await response.read() == b""
         assert response.headers["X-Request-Id"]
     async with session.delete(sandbox.url + "/masterdata/v1/provinces") as response:
         assert response.status == 405
         assert await response.read() == b""
-    assert sandbox.counters.by_route["GET /fhir-r4/v1/Encounter"] == 1
+    assert sandbox.counters.by_route["GET /fhir-r4/v2/Encounter"] == 1
