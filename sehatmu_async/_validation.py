@@ -195,6 +195,10 @@ def _not_a_string(where: str, value: object) -> OutcomeIssue:
     )
 
 
+def _has_scalar_rule(key: str) -> bool:
+    return key in _SCALAR_RULE_KEYS or key.endswith(_SCALAR_RULE_SUFFIXES)
+
+
 class _Walker:
     """One pass over a resource collecting every issue, in document order."""
 
@@ -216,8 +220,12 @@ class _Walker:
                     "value", f"Reference is mandatory : {where} (RuleNumber: 10124)", where, 10124
                 )
             )
+        depth += 1
         for child_key, child in value.items():
-            self.element(child, f"{where}.{child_key}", str(child_key), key, depth + 1)
+            name = child_key if type(child_key) is str else str(child_key)
+            if type(child) in _SCALAR_TYPES and child != "" and not _has_scalar_rule(name):
+                continue  # most leaves: no rule applies, no path built, no call made
+            self.element(child, f"{where}.{name}", name, key, depth)
         if "identifier" in value:
             _system_issues(value["identifier"], f"{where}.identifier", self.issues)
 
@@ -244,7 +252,7 @@ class _Walker:
 
     def scalar(self, value: object, where: str, key: str, parent_key: str, depth: int) -> None:
         issues = self.issues
-        if key not in _SCALAR_RULE_KEYS and not key.endswith(_SCALAR_RULE_SUFFIXES):
+        if not _has_scalar_rule(key):
             if value == "":  # the only rule for any other element
                 issues.append(
                     _issue("value", "Text is empty: '' (RuleNumber: 10134)", where, 10134)
