@@ -338,13 +338,21 @@ class Fhir:
             )
         if validate:
             check_patch(resource_type, document)
-        response = await self._client.request(
-            "PATCH",
-            path,
-            json=document,
-            content_type=content_type,
-            idempotent=all(op["op"] in _REPEATABLE_OPS for op in document),
-        )
+        try:
+            response = await self._client.request(
+                "PATCH",
+                path,
+                json=document,
+                content_type=content_type,
+                idempotent=all(op["op"] in _REPEATABLE_OPS for op in document),
+            )
+        except OutcomeUnknownError as err:
+            err.add_context(
+                resource_type=resource_type,
+                hint=f"Read {resource_type}/{id} to see whether the patch was applied before "
+                "sending it again.",
+            )
+            raise
         return _answer(convert, self._decode(response, resource_type, id), response)
 
     @staticmethod

@@ -290,7 +290,7 @@ async def test_non_repeatable_patch_is_not_retried(
 ) -> None:
     platform.on("PATCH", f"{ENC_PATH}/{{id}}", reply(503, b"no healthy upstream"))
     client = make_client()
-    with pytest.raises(OutcomeUnknownError):
+    with pytest.raises(OutcomeUnknownError, match="see whether the patch was applied"):
         await client.fhir.patch(
             "Encounter",
             "e1",
