@@ -221,11 +221,7 @@ class TokenCache:
             if now < entry.soft_at:
                 return entry.token
             if now < entry.hard_at:
-                if (
-                    self._inflight is None
-                    and now >= self._retry_at
-                    and now >= self._recheck_at
-                ):
+                if self._inflight is None and now >= self._retry_at and now >= self._recheck_at:
                     self._start(background=True)
                 return entry.token
         task = self._inflight
@@ -456,14 +452,14 @@ class TokenCache:
                 self._store_down = True
                 logger.warning(
                     "token store unavailable (%s: %.200s); this process renews its access "
-                    "token on its own until the store answers again",
+                    "token on its own meanwhile",
                     type(exc).__name__,
                     exc,
                 )
             raise _StoreDown from None
         if self._store_down:
             self._store_down = False
-            logger.warning("token store answers again; the access token is shared again")
+            logger.info("token store is back; the access token is shared again")
         return result
 
     def _error_from(self, failure: SharedFailure) -> Exception:
