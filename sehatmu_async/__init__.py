@@ -31,6 +31,12 @@ from ._patient_models import (
     Patient,
 )
 # -- end patients imports --
+# -- fleet imports (shared token and request rate; redis itself is imported by the user) --
+from ._rate_limit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from ._redis_store import RedisTokenStore
+from ._token_store import MemoryTokenStore, SharedFailure, SharedToken, TokenStore, TokenStoreState
+
+# -- end fleet imports --
 from .errors import (
     APIError,
     AuthenticationError,
@@ -105,6 +111,17 @@ __all__ = [
     "fhir_date",
     "fhir_datetime",
     # -- end patients exports --
+    # -- fleet exports --
+    "LocalRateLimiter",
+    "MemoryTokenStore",
+    "RateLimiter",
+    "RedisRateLimiter",
+    "RedisTokenStore",
+    "SharedFailure",
+    "SharedToken",
+    "TokenStore",
+    "TokenStoreState",
+    # -- end fleet exports --
 ]
 
 # -- fhir (every resource type) --

@@ -20,6 +20,34 @@ Design, in the order a caller meets it:
   with none gets a copy of the failure at once (same type, status and message,
   plus how long the pause lasts), never a queue of doomed requests.
 
+**Shared with a fleet** (``store=``, a :class:`~sehatmu_async.TokenStore` such as
+``RedisTokenStore``): the fast path and both windows stay in this process — a cached
+token is returned without touching the store — and only the renewal (one task per
+process, as above) goes through the store:
+
+1. After a 401, the refused token is dropped from the store only if it is still the
+   shared one (compare-and-delete), so a late 401 never throws away a fresh token.
+2. Read the shared state. A token other than ours (and not the refused one) with more
+   than the hard lead left: adopt it, no request. A shared cool-down in force: raise
+   its failure at once (typed, from its class name, status and message).
+3. Nobody renewing: take the lock (``SET NX PX``), and as the holder send the one token
+   request of the fleet, extending the lock every third of its TTL while it runs;
+   publish the token (or record the failure and its cool-down) and release the lock in
+   one atomic step. A holder killed with SIGKILL stops extending: its lock expires after
+   ``lock_ttl`` and the next process takes over, so nothing wedges.
+4. Somebody else renewing: in the soft window keep the still-valid token and look
+   again a second later; otherwise poll the store (20 ms, growing by half to 200 ms,
+   each jittered ±50 %, so a fleet does not poll in step) until the new token, a
+   failure, or a free lock appears. Polling rather than pub/sub: it needs no second
+   connection per process, survives a missed message or a Redis restart, and costs a
+   few small reads once an hour; the poll cap bounds how late a waiter learns of the
+   new token.
+
+The store never makes a call fail: a store error or a call slower than
+``store_timeout`` logs ONE warning, the process renews on its own (exactly as without a
+store) and says nothing more until the store answers again (probed at the next renewal,
+at most every ``store_retry`` seconds), when it logs that it is back and shares again.
+
 The renewal runs in its own task and callers wait on it through
 ``asyncio.shield``, so a cancelled caller cancels only its own wait: the cache is
 never wedged and a failure is never stored. Both windows shrink for short-lived
@@ -30,16 +58,30 @@ already "inside the window" cannot cause a renewal loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import math
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 import attrs
 
 from ._token import AccessToken
-from .errors import AuthenticationError, ConfigurationError, RateLimitError, TransportError
+from ._token_store import SharedFailure, SharedToken, TokenStore, TokenStoreState, scope_key
+from .errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
 
 __all__ = ["TokenCache"]
 
@@ -47,6 +89,36 @@ logger = logging.getLogger("sehatmu_async")
 
 #: Called with the monotonic time taken just before the token request is sent.
 TokenFetcher = Callable[[float], Awaitable[AccessToken]]
+
+_T = TypeVar("_T")
+_TOKEN_PATH = "/oauth2/v1/accesstoken"  # noqa: S105 (a path, not a secret)
+# Waiting for another process's renewal: first poll, growth, cap (seconds).
+_POLL_FIRST, _POLL_GROWTH, _POLL_CAP = 0.02, 1.5, 0.2
+# In the soft window, while another process renews: look again after this long.
+_SOFT_RECHECK = 1.0
+# Rebuilt from a store's failure record by class name: only the SDK's own errors.
+_ERRORS: dict[str, type[APIError]] = {
+    cls.__name__: cls
+    for cls in (APIError, AuthenticationError, PermissionDeniedError, RateLimitError, ServerError)
+}
+
+
+class _StoreDown(Exception):
+    """Internal: the store failed or was skipped; renew without it."""
+
+
+class _SharedCooldown(Exception):
+    """Internal: the fleet is cooling down after another process's failure."""
+
+    def __init__(self, error: Exception, ttl: float, failures: int) -> None:
+        super().__init__("shared cool-down")
+        self.error = error
+        self.ttl = ttl
+        self.failures = failures
+
+
+class _KeepCurrent(Exception):
+    """Internal: a soft-window renewal found another process renewing; keep ours."""
 
 
 @attrs.frozen(slots=True)
@@ -71,9 +143,20 @@ class TokenCache:
         renew_backoff_cap: float = 60.0,
         failure_cooldown: float = 60.0,
         rng: random.Random | None = None,
+        store: TokenStore | None = None,
+        store_scope: tuple[str, str] | None = None,
+        store_timeout: float = 2.0,
+        store_retry: float = 5.0,
     ) -> None:
+        if store is not None and not isinstance(store, TokenStore):
+            raise ConfigurationError(
+                "token_store must be a TokenStore (e.g. RedisTokenStore(redis) or "
+                "MemoryTokenStore())"
+            )
         for name, value in (
             ("failure_cooldown", failure_cooldown),
+            ("store_timeout", store_timeout),
+            ("store_retry", store_retry),
             ("renew_backoff", renew_backoff),
             ("renew_backoff_cap", renew_backoff_cap),
         ):
@@ -108,6 +191,19 @@ class TokenCache:
         #: How many token requests this cache started (a request retried inside counts once).
         self.fetches = 0
         self._closed = False
+        # -- fleet (store) state; unused without a store
+        self._store = store
+        base_url, client_id = store_scope or ("", "")
+        self._key = scope_key(base_url, client_id)
+        self._token_url = base_url + _TOKEN_PATH
+        self._store_timeout = float(store_timeout)
+        self._store_retry = float(store_retry)
+        self._store_down = False
+        self._store_skip_until = float("-inf")
+        #: The access token a 401 refused, to drop from the store at the next renewal.
+        self._refused: str | None = None
+        #: Soft window, another process renewing: no new look before this time.
+        self._recheck_at = float("-inf")
 
     def __repr__(self) -> str:
         state = "empty" if self._entry is None else "holding a token"
@@ -125,7 +221,7 @@ class TokenCache:
             if now < entry.soft_at:
                 return entry.token
             if now < entry.hard_at:
-                if self._inflight is None and now >= self._retry_at:
+                if self._inflight is None and now >= self._retry_at and now >= self._recheck_at:
                     self._start(background=True)
                 return entry.token
         task = self._inflight
@@ -156,6 +252,8 @@ class TokenCache:
         entry = self._entry
         if entry is not None and entry.token is token:
             self._entry = None
+            if self._store is not None:
+                self._refused = token.access_token
 
     async def aclose(self) -> None:
         self._closed = True
@@ -166,7 +264,6 @@ class TokenCache:
 
     def _start(self, *, background: bool) -> asyncio.Task[AccessToken]:
         requested_at = self._clock()
-        self.fetches += 1
         task = asyncio.get_running_loop().create_task(self._renew(requested_at, background))
         self._inflight = task
         task.add_done_callback(self._forget_task)
@@ -180,20 +277,206 @@ class TokenCache:
             task.exception()
 
     async def _renew(self, requested_at: float, background: bool) -> AccessToken:
+        current = self._entry.token if self._entry is not None else None
         try:
-            token = await self._fetch(requested_at)
+            if self._store is None:
+                token = await self._request(requested_at)
+            else:
+                token = await self._renew_shared(requested_at, background)
         except asyncio.CancelledError:
             raise
+        except _KeepCurrent:
+            self._recheck_at = self._clock() + _SOFT_RECHECK * (0.5 + self._rng.random())
+            if current is None:  # pragma: no cover (only soft-window renewals keep)
+                raise TransportError("no access token") from None
+            return current
+        except _SharedCooldown as shared:
+            self._failures = shared.failures
+            self._retry_at = self._clock() + shared.ttl
+            self._failure = shared.error
+            raise shared.error from None
         except Exception as exc:
             self._cool_down(exc, background)
             raise
         finally:
             if self._inflight is asyncio.current_task():
                 self._inflight = None
-        self._store(token)
+        self._keep(token)
         return token
 
-    def _store(self, token: AccessToken) -> None:
+    async def _request(self, requested_at: float) -> AccessToken:
+        self.fetches += 1
+        return await self._fetch(requested_at)
+
+    # -- the fleet -----------------------------------------------------------------
+
+    async def _renew_shared(self, requested_at: float, background: bool) -> AccessToken:
+        """One process's renewal through the store (see the module docstring)."""
+        try:
+            return await self._renew_through_store(background)
+        except _StoreDown:
+            # Without the store, exactly as without one (the holder never gets here
+            # after its own request: store errors after it are swallowed).
+            return await self._request(self._clock())
+
+    async def _renew_through_store(self, background: bool) -> AccessToken:
+        store, key = self._store, self._key
+        assert store is not None
+        refused = self._refused
+        if refused is not None:
+            await self._call_store(lambda: store.discard(key, refused))
+            if self._refused == refused:
+                self._refused = None
+        poll = _POLL_FIRST
+        deadline = self._clock() + 2 * store.lock_ttl + 30.0
+        while True:
+            state = await self._call_store(lambda: store.load(key))
+            adopted = self._adoptable(state, refused)
+            if adopted is not None:
+                return adopted
+            failure = state.failure
+            if failure is not None and failure.ttl > 0:
+                raise _SharedCooldown(
+                    replay_error(self._error_from(failure), failure.ttl),
+                    failure.ttl,
+                    failure.failures,
+                )
+            if not state.renewing:
+                owner = secrets.token_hex(16)
+                if await self._call_store(functools.partial(store.lock, key, owner)):
+                    return await self._renew_as_holder(owner, state)
+            if background and self._entry is not None:
+                raise _KeepCurrent
+            if self._clock() >= deadline:
+                raise _StoreDown  # waited longer than any renewal takes: go alone
+            await asyncio.sleep(poll * (0.5 + self._rng.random()))
+            poll = min(_POLL_CAP, poll * _POLL_GROWTH)
+
+    def _adoptable(self, state: TokenStoreState, refused: str | None) -> AccessToken | None:
+        shared = state.token
+        if shared is None or shared.access_token == refused:
+            return None
+        entry = self._entry
+        if entry is not None and entry.token.access_token == shared.access_token:
+            return None  # ours: it is the one being renewed
+        if shared.ttl <= min(self._hard_window, shared.expires_in * 0.25):
+            return None  # about to expire: renew instead
+        now = self._clock()
+        issued = None
+        if shared.issued_at is not None:
+            with contextlib.suppress(OverflowError, OSError, ValueError):
+                issued = datetime.fromtimestamp(shared.issued_at, tz=timezone.utc)
+        return AccessToken(
+            access_token=shared.access_token,
+            token_type=shared.token_type,
+            expires_in=shared.expires_in,
+            expires_at=now + shared.ttl,
+            expires_at_utc=datetime.now(timezone.utc) + timedelta(seconds=shared.ttl),
+            issued_at=issued,
+            scope=shared.scope,
+        )
+
+    async def _renew_as_holder(self, owner: str, state: TokenStoreState) -> AccessToken:
+        store, key = self._store, self._key
+        assert store is not None
+        heartbeat = asyncio.get_running_loop().create_task(self._extend_lock(owner))
+        published = False
+        try:
+            requested_at = self._clock()
+            try:
+                token = await self._request(requested_at)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                shared_failures = state.failure.failures if state.failure is not None else 0
+                self._failures = max(self._failures, shared_failures)
+                delay = self._cooldown_for(exc, self._failures + 1)
+                record = SharedFailure(
+                    error=type(exc).__name__,
+                    message=str(exc),
+                    status=getattr(exc, "status", None),
+                    request_id=getattr(exc, "request_id", None),
+                    failures=self._failures + 1,
+                    ttl=delay,
+                )
+                with contextlib.suppress(_StoreDown):
+                    await self._call_store(lambda: store.record_failure(key, owner, record))
+                    published = True
+                raise
+            shared = SharedToken(
+                access_token=token.access_token,
+                token_type=token.token_type,
+                expires_in=token.expires_in,
+                ttl=token.expires_at - self._clock(),
+                scope=token.scope,
+                issued_at=token.issued_at.timestamp() if token.issued_at is not None else None,
+            )
+            if shared.ttl > 0:
+                with contextlib.suppress(_StoreDown):
+                    await self._call_store(lambda: store.publish(key, owner, shared))
+                    published = True
+            return token
+        finally:
+            heartbeat.cancel()
+            if not published and self._clock() >= self._store_skip_until:
+                # Cancelled (aclose) or the store failed: free the lock if we can; if
+                # not, it expires after lock_ttl.
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(store.unlock(key, owner), self._store_timeout)
+
+    async def _extend_lock(self, owner: str) -> None:
+        store = self._store
+        assert store is not None
+        while True:
+            await asyncio.sleep(store.lock_ttl / 3)
+            try:
+                held = await asyncio.wait_for(store.lock(self._key, owner), self._store_timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                return  # the lock then expires and another process renews
+            if not held:
+                return
+
+    async def _call_store(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """One store call, bounded in time; any failure becomes :class:`_StoreDown`."""
+        if self._clock() < self._store_skip_until:
+            raise _StoreDown
+        try:
+            result = await asyncio.wait_for(call(), self._store_timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a call never fails because of the store
+            self._store_skip_until = self._clock() + self._store_retry
+            if not self._store_down:
+                self._store_down = True
+                logger.warning(
+                    "token store unavailable (%s: %.200s); this process renews its access "
+                    "token on its own meanwhile",
+                    type(exc).__name__,
+                    exc,
+                )
+            raise _StoreDown from None
+        if self._store_down:
+            self._store_down = False
+            logger.info("token store is back; the access token is shared again")
+        return result
+
+    def _error_from(self, failure: SharedFailure) -> Exception:
+        """Another process's failure, as the error this process would have raised."""
+        cls = _ERRORS.get(failure.error)
+        message = failure.message or "the token request failed in another process"
+        if cls is None:
+            return TransportError(message, method="POST", url=self._token_url)
+        return cls(
+            message,
+            status=failure.status or 0,
+            method="POST",
+            url=self._token_url,
+            request_id=failure.request_id,
+        )
+
+    def _keep(self, token: AccessToken) -> None:
         lifetime = token.expires_in
         soft_lead = min(self._soft_window, lifetime * 0.5)
         soft_lead *= 1.0 - self._jitter * self._rng.random()
@@ -206,17 +489,18 @@ class TokenCache:
         self._failures = 0
         self._retry_at = float("-inf")
         self._failure = None
+        self._recheck_at = float("-inf")
 
     # -- failures ------------------------------------------------------------------
 
-    def _cooldown_for(self, exc: Exception) -> float:
-        """Seconds without token requests after ``exc`` (the ``_failures``-th in a row)."""
+    def _cooldown_for(self, exc: Exception, failures: int) -> float:
+        """Seconds without token requests after ``exc``, the ``failures``-th in a row."""
         if isinstance(exc, AuthenticationError):
             # A refused secret does not heal by asking again; the platform counts it.
             return self._failure_cooldown
         delay = min(
             float(self._renew_backoff_cap),
-            float(self._renew_backoff) * 2.0 ** (self._failures - 1),
+            float(self._renew_backoff) * 2.0 ** (failures - 1),
         )
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
@@ -224,7 +508,7 @@ class TokenCache:
 
     def _cool_down(self, exc: Exception, background: bool) -> None:
         self._failures += 1
-        delay = self._cooldown_for(exc)
+        delay = self._cooldown_for(exc, self._failures)
         self._retry_at = self._clock() + delay
         self._failure = exc
         if background:

@@ -57,6 +57,7 @@ from ._rate_limit import RateLimiter
 from ._retry import RetryPolicy, parse_retry_after
 from ._send import Answer, BadBody, Sender, SendFailure
 from ._token import AccessToken, decode_token
+from ._token_store import TokenStore
 from ._version import __version__
 from .errors import ConfigurationError
 
@@ -108,6 +109,7 @@ class BaseClient:
         max_body_bytes: int,
         rate_limiter: RateLimiter | None = None,
         token_failure_cooldown: float = 60.0,
+        token_store: TokenStore | None = None,
     ) -> None:
         check_client_settings(client_id, client_secret, connection_limit, verify_tls)
         if not isinstance(retry, RetryPolicy):
@@ -151,6 +153,8 @@ class BaseClient:
             hard_window=token_hard_window,
             rng=self._rng,
             failure_cooldown=token_failure_cooldown,
+            store=token_store,
+            store_scope=(base_url, client_id),
         )
 
     # -- session and loop ----------------------------------------------------------

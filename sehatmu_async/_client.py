@@ -14,6 +14,7 @@ from ._base_client import DEFAULT_MAX_BODY, BaseClient
 from ._config import env_settings, resolve_base_url, resolve_timeout
 from ._rate_limit import RateLimiter
 from ._retry import RetryPolicy
+from ._token_store import TokenStore
 from .resources._fhir import Fhir
 from .resources._patients import Patients
 from .resources._regions import Regions
@@ -60,6 +61,7 @@ class SehatMuClient(BaseClient):
         rng: random.Random | None = None,
         rate_limiter: RateLimiter | None = None,
         token_failure_cooldown: float = 60.0,
+        token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(
             client_id=client_id,
@@ -80,6 +82,7 @@ class SehatMuClient(BaseClient):
             max_body_bytes=max_body_bytes,
             rate_limiter=rate_limiter,
             token_failure_cooldown=token_failure_cooldown,
+            token_store=token_store,
         )
         #: Master Wilayah: ``.v1`` lists, v2 pagers and the bulk ``pull``.
         self.regions = Regions(self)

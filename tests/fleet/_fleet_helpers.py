@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable
+from typing import Any
 
 import _platform_answers
 import orjson
@@ -80,6 +82,9 @@ class TokenServer:
         self.lifetime = lifetime
         self.token_delay = 0.0
         self.token_requests = 0
+        #: time.time() of each token request and each data request.
+        self.token_times: list[float] = []
+        self.data_times: list[float] = []
         self.token_answers: dict[str, int] = {}
         self.data_requests = 0
         self.data_status: dict[int, int] = {}
@@ -93,6 +98,7 @@ class TokenServer:
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
         self.token_requests += 1
+        self.token_times.append(time.time())
         form = await request.post()
         if self.token_delay:
             await asyncio.sleep(self.token_delay)
@@ -114,6 +120,7 @@ class TokenServer:
 
     async def _data(self, request: web.Request) -> web.StreamResponse:
         self.data_requests += 1
+        self.data_times.append(time.time())
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.valid:
             self.data_status[401] = self.data_status.get(401, 0) + 1
@@ -134,3 +141,78 @@ class TokenServer:
 
     def revoke_all(self) -> None:
         self.valid.clear()
+
+
+# -- a redis-server of the test's own ------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A ``redis-server`` child process on 127.0.0.1 that keeps nothing on disk.
+
+    ``stop()`` and ``start()`` again on the same port: a restart, as a fleet sees one.
+    """
+
+    def __init__(self, binary: str, port: int | None = None) -> None:
+        self.binary = binary
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: Any = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        import subprocess
+        import time
+
+        self._process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self._process.returncode}")
+            if self.ping():
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("redis-server did not answer within the timeout")
+
+    def ping(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(5)
+            except Exception:
+                process.kill()
+                process.wait(5)
