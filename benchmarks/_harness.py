@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import statistics
 import subprocess
@@ -87,6 +88,9 @@ async def interleaved(
     for round_number in range(repetitions):
         order = names if round_number % 2 == 0 else list(reversed(names))
         for name in order:
+            # Every contender starts from the same collected heap: the garbage one run
+            # leaves must not be collected on the next one's time.
+            gc.collect()
             series[name].samples.append(await measure(runs[name]))
             await asyncio.sleep(0)
     return series

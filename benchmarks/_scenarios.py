@@ -17,8 +17,9 @@ import orjson
 
 from sehatmu_async import SehatMuClient
 from sehatmu_async._decoders import ResponseContext
-from sehatmu_async._models import RegionLevel
-from sehatmu_async._regions_wire import read_pull_page, structure_regions
+from sehatmu_async._models import Region, RegionLevel
+from sehatmu_async._regions_checked import structure_regions
+from sehatmu_async._regions_wire import read_pull_page
 from sehatmu_async.sandbox import Sandbox
 
 from . import _baseline
@@ -129,6 +130,13 @@ async def latency_pull(repetitions: int) -> dict[str, Any]:
         series = await interleaved(
             {
                 "concurrent_pull_16": lambda: _sdk_pull(sandbox, 100, 16),
+                "aiohttp_concurrent_16": lambda: _baseline.count_pull(
+                    sandbox,
+                    level_path="sub-districts",
+                    limit=100,
+                    concurrency=16,
+                    loads=orjson.loads,
+                ),
                 "sequential_cursor_walk": lambda: _sdk_walk(sandbox, 100),
             },
             repetitions,
@@ -138,11 +146,11 @@ async def latency_pull(repetitions: int) -> dict[str, Any]:
     for name, s in series.items():
         if any(sample.result != VILLAGES for sample in s.samples):
             raise RuntimeError(f"{name} did not deliver {VILLAGES} villages")
+    walk = series["sequential_cursor_walk"].wall
     return {
         "runs": {name: s.as_dict() for name, s in series.items()},
-        "speedup": round(
-            series["sequential_cursor_walk"].wall / series["concurrent_pull_16"].wall, 2
-        ),
+        "speedup": round(walk / series["concurrent_pull_16"].wall, 2),
+        "aiohttp_fan_out_speedup": round(walk / series["aiohttp_concurrent_16"].wall, 2),
         "target": "speedup >= 15 (plain aiohttp reaches ~15; ideal ~20)",
     }
 
@@ -215,15 +223,6 @@ def decode_cost(repetitions: int) -> dict[str, Any]:
     level = RegionLevel.SUB_DISTRICTS
     ctx = ResponseContext(status=200, method="GET", url="", path="", request_id=None)
 
-    def per_region(run: Any) -> float:
-        best = float("inf")
-        for _ in range(max(3, repetitions)):
-            started = time.perf_counter()
-            for _ in range(20):
-                run()
-            best = min(best, (time.perf_counter() - started) / 20 / 2000)
-        return round(best * 1e6, 3)
-
     def fast() -> Any:
         return read_pull_page(body, {}, ctx, b"").regions(0, 2000, level)
 
@@ -234,17 +233,31 @@ def decode_cost(repetitions: int) -> dict[str, Any]:
             for i in items
         ]
 
-    return {
-        "us_per_region_orjson_to_dicts": per_region(lambda: orjson.loads(body)["data"]),
-        "us_per_region_sdk_fast_path_checked_with_keys": per_region(fast),
-        "us_per_region_sdk_checked_path": per_region(
-            lambda: structure_regions(orjson.loads(body)["data"], level)
+    def as_structs() -> list[Region]:
+        items = read_pull_page(body, {}, ctx, b"")._items
+        return [
+            Region(i.code, i.parent_code or None, i.bps_code or None, i.name, level)
+            for i in items
+        ]
+
+    contenders = {
+        "us_per_region_orjson_to_dicts": lambda: orjson.loads(body)["data"],
+        "us_per_region_sdk_fast_path_checked": fast,
+        "us_per_region_sdk_checked_path": lambda: structure_regions(
+            orjson.loads(body)["data"], level
         ),
-        "us_per_region_msgspec_into_attrs_region": per_region(as_attrs),
-        "us_per_region_msgspec_into_struct_region": per_region(
-            lambda: read_pull_page(body, {}, ctx, b"").regions(0, 2000, level)[0]
-        ),
+        "us_per_region_msgspec_into_attrs_region": as_attrs,
+        "us_per_region_msgspec_into_struct_region": as_structs,
     }
+    # Round robin, best of many: each contender sees the same machine state.
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(max(5, repetitions) * 4):
+        for name, run in contenders.items():
+            started = time.perf_counter()
+            for _ in range(5):
+                run()
+            best[name] = min(best[name], (time.perf_counter() - started) / 5 / 2000)
+    return {name: round(value * 1e6, 3) for name, value in best.items()}
 
 
 @scenario("streaming_memory")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
-import anyio
-
 __all__ = ["first_failure"]
 
 
 def _is_cancellation(exc: BaseException) -> bool:
-    return isinstance(exc, (asyncio.CancelledError, anyio.get_cancelled_exc_class()))
+    # anyio's cancellation on asyncio is asyncio's; asking anyio needs a running loop,
+    # and the CLI unwraps after the loop has ended.
+    return isinstance(exc, asyncio.CancelledError)
 
 
 def first_failure(exc: BaseException) -> BaseException:

@@ -21,7 +21,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ._codeset import CodeSet, take
-from ._decoders import BODY_EXCERPT_CHARS
+from ._decoders import BODY_EXCERPT_CHARS, request_id_suffix
 from ._exc_group import first_failure
 from ._models import Region, RegionLevel
 from ._region_filters import chunks
@@ -39,7 +39,7 @@ __all__ = ["RegionStream", "pull"]
 #: Regions built, checked and handed over at a time; the pull yields to the event loop
 #: between slices, so no stretch of its work holds the loop for more than about a
 #: millisecond, even for a page of 2000.
-SLICE = 400
+SLICE = 500
 BODY_EXCERPT_BYTES = BODY_EXCERPT_CHARS * 4
 #: No pull plans more pages than this for one query, whatever the server claims.
 _MAX_PAGES = 1_000_000
@@ -77,7 +77,7 @@ class _PulledPage:
             if data.meta.current != self.number:
                 raise PaginationError(
                     f"asked {level.value} page {self.number} but the server answered page "
-                    f"{data.meta.current} [request id {response.ctx.request_id}]"
+                    f"{data.meta.current}{request_id_suffix(response.ctx.request_id)}"
                 )
             self.data = data
         return self.data
@@ -213,7 +213,9 @@ class _Pull:
                     expected += data.meta.total
                 page_fresh = 0
                 for start in range(0, len(data), SLICE):
-                    if start:
+                    # A page of several slices: the loop runs between its decode (one
+                    # msgspec call) and each slice of region building and checking.
+                    if len(data) > SLICE:
                         await asyncio.sleep(0)
                     items, codes = data.regions(start, start + SLICE, level)
                     fresh = seen.add_page(codes)

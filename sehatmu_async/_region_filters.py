@@ -13,11 +13,13 @@ __all__ = [
     "MAX_CONCURRENCY",
     "MAX_LIMIT",
     "MAX_SPLIT_REQUESTS",
+    "MAX_WALK_FILTER_CHARS",
     "CodeFilter",
     "check_concurrency",
     "check_cursor",
     "check_limit",
     "check_parents",
+    "check_walk_filters",
     "chunks",
     "codes",
     "filters",
@@ -32,6 +34,8 @@ MAX_CONCURRENCY = 64
 FILTER_CHARS = 1000
 #: Requests one v1 call may be split into; more is a job for ``pull``.
 MAX_SPLIT_REQUESTS = 256
+#: Filter characters one v2 walk may send (a walk is one query, it cannot be split).
+MAX_WALK_FILTER_CHARS = 4 * FILTER_CHARS
 
 CodeFilter = Iterable[str | int] | str | int | None
 
@@ -165,3 +169,14 @@ def split(checked: dict[str, list[str]], what: str) -> list[dict[str, str]]:
             f"{MAX_SPLIT_REQUESTS}); use client.regions.pull(...) or fewer codes"
         )
     return queries
+
+
+def check_walk_filters(level: RegionLevel, params: dict[str, str]) -> None:
+    """Refuse a v2 walk whose filters would make a URL servers refuse (before sending)."""
+    size = sum(len(value) for value in params.values())
+    if size > MAX_WALK_FILTER_CHARS:
+        raise ConfigurationError(
+            f"v2 {level.value}: the filters are {size} characters, more than one URL can "
+            f"carry ({MAX_WALK_FILTER_CHARS}); use client.regions.pull({level.value!r}, "
+            "parent_codes=...) or client.regions.v1 (which splits long filters)"
+        )

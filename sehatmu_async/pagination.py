@@ -24,7 +24,7 @@ import attrs
 from ._codeset import CodeSet, take
 from ._decoders import ResponseContext
 from ._models import Region
-from ._regions_wire import (
+from ._regions_checked import (
     PageMeta,
     checked_codes,
     decode_page_meta,

@@ -18,6 +18,7 @@ from .._region_filters import (
     check_cursor,
     check_limit,
     check_parents,
+    check_walk_filters,
     filters,
     split,
 )
@@ -48,9 +49,11 @@ class RegionsV1:
         self._client = client
 
     async def _list(
-        self, level: RegionLevel, parents: CodeFilter, codes: CodeFilter, required: str
+        self, level: RegionLevel, parents: CodeFilter, codes: CodeFilter
     ) -> list[Region]:
         checked = filters(level, parents, codes)
+        # The platform requires the parent filter, or ``codes`` for provinces.
+        required = level.parent_filter or "codes"
         if required not in checked:
             raise ConfigurationError(
                 f"v1 {level.value} needs {required}= (the platform requires it); to list every "
@@ -85,18 +88,18 @@ class RegionsV1:
         return [merged[code] for code in sorted(merged)]
 
     async def provinces(self, codes: CodeFilter) -> list[Region]:
-        return await self._list(RegionLevel.PROVINCES, None, codes, "codes")
+        return await self._list(RegionLevel.PROVINCES, None, codes)
 
     async def cities(self, province_codes: CodeFilter, codes: CodeFilter = None) -> list[Region]:
-        return await self._list(RegionLevel.CITIES, province_codes, codes, "province_codes")
+        return await self._list(RegionLevel.CITIES, province_codes, codes)
 
     async def districts(self, city_codes: CodeFilter, codes: CodeFilter = None) -> list[Region]:
-        return await self._list(RegionLevel.DISTRICTS, city_codes, codes, "city_codes")
+        return await self._list(RegionLevel.DISTRICTS, city_codes, codes)
 
     async def sub_districts(
         self, district_codes: CodeFilter, codes: CodeFilter = None
     ) -> list[Region]:
-        return await self._list(RegionLevel.SUB_DISTRICTS, district_codes, codes, "district_codes")
+        return await self._list(RegionLevel.SUB_DISTRICTS, district_codes, codes)
 
 
 class Regions:
@@ -117,6 +120,7 @@ class Regions:
         cursor: str | None,
     ) -> RegionPager:
         params = _joined(filters(level, parents, codes))
+        check_walk_filters(level, params)
         check_limit(limit, allow_none=True)
         check_cursor(cursor)
         return RegionPager(self._page_fetcher(level, params, limit), cursor=cursor)

@@ -321,3 +321,15 @@ async def test_v1_filters_needing_too_many_requests_are_refused_before_sending(
     with pytest.raises(ConfigurationError, match=refused):
         await sehatmu_sandbox.client.regions.v1.sub_districts(districts, codes=villages)
     assert sehatmu_sandbox.counters.requests == 0
+
+
+async def test_v2_walk_filters_too_long_for_a_url_are_refused_before_sending(
+    sehatmu_sandbox: SandboxHarness,
+) -> None:
+    villages = list(sorted_codes("sub_districts")[:1000])
+    with pytest.raises(ConfigurationError, match=r"more than one URL can carry"):
+        sehatmu_sandbox.client.regions.sub_districts(codes=villages)
+    assert sehatmu_sandbox.counters.requests == 0
+    # Below the bound a walk is one query, as before.
+    got = [r.code async for r in sehatmu_sandbox.client.regions.sub_districts(codes=villages[:300])]
+    assert got == villages[:300]

@@ -246,7 +246,7 @@ def test_last_page_examples(total: int, limit: int, total_page: int, last: int) 
     assert meta.last_page == last
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(pages=st.lists(st.lists(st.integers(0, 10**6 - 1), max_size=30), max_size=20))
 @example(pages=[[1, 2, 3], [7, 8], [2, 9], [5, 6, 7], [4]])
 def test_codeset_pages_of_digit_strings_match_a_set(pages: list[list[int]]) -> None:

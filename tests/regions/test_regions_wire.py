@@ -99,7 +99,7 @@ def _bodies(obj: Any, extra: dict[str, Any]) -> bytes:
         return b"[]"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(obj=any_page, extra=envelopes, level=st.sampled_from(list(RegionLevel)))
 @example(obj=orjson.loads(SEED_PROVINCES_V2), extra={}, level=RegionLevel.PROVINCES)
 @example(obj={"data": None, "meta": {"page": {}}}, extra={}, level=RegionLevel.CITIES)
