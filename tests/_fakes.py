@@ -267,7 +267,7 @@ class ScriptedPlatform:
         self.url = ""
         self._routes: list[_Route] = []
         self._server: TestServer | None = None
-        self._thread: _ServerThread | None = None
+        self._thread: ServerThread | None = None
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self.on(*TOKEN_ROUTE, self.issue_token)
@@ -412,7 +412,7 @@ class ScriptedPlatform:
         """Serve on 127.0.0.1: in this loop, or in a thread with its own loop (then the
         test's loop holds only the client's tasks, for "nothing left running" checks)."""
         if threaded:
-            self._thread = _ServerThread(self.app)
+            self._thread = ServerThread(self.app)
             self.url = await asyncio.to_thread(self._thread.start)
         else:
             self._server = TestServer(self.app, host="127.0.0.1")
@@ -446,18 +446,31 @@ async def run_answer(answer: Answer, request: web.Request) -> web.StreamResponse
     return result
 
 
-class _ServerThread:
-    """An aiohttp app served from its own event loop in a daemon thread."""
+class ServerThread:
+    """An aiohttp app served from its own event loop in a daemon thread.
+
+    ``with ServerThread(app) as server: server.url``; the test's loop then holds only the
+    client's tasks, so "nothing left running" is ``other_tasks(ignore=()) == set()``.
+    """
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
+        self.url = ""
 
     def start(self) -> str:
         self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(30)
+        self.url = asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(30)
+        return self.url
+
+    def __enter__(self) -> ServerThread:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
     async def _serve(self) -> str:
         runner = web.AppRunner(self._app, handle_signals=False, shutdown_timeout=0.5)

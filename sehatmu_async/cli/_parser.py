@@ -143,7 +143,8 @@ def _add_regions(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--out",
         metavar="PATH",
         default="-",
-        help="file to write (replaced only on success); '-' or absent: stdout",
+        help="file to write (replaced only on success; a FIFO or device is written into); "
+        "'-' or absent: stdout",
     )
     pull.add_argument(
         "--concurrency",

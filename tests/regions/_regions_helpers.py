@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import gc
 import math
-import threading
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import Any
 
+import _fakes
 import orjson
 from _platform_answers import apigee_token
 from _wilayah_data import Row, rows
@@ -112,23 +111,17 @@ def b64(code: str) -> str:
 # -- clients -----------------------------------------------------------------------------
 
 
-async def no_sleep(_: float) -> None:
-    """Retry waits in tests: yield to the loop, do not wait."""
-    await asyncio.sleep(0)
-
+#: Retry waits in tests: the shared fake sleep (records, yields to the loop, never waits).
+no_sleep = _fakes.FakeSleep()
 
 FAST_RETRY = RetryPolicy(attempts=6, backoff_base=0.01, backoff_cap=0.05)
 
 
 def make_client(url: str, **settings: Any) -> SehatMuClient:
     settings.setdefault("retry", FAST_RETRY)
-    settings.setdefault("sleep", no_sleep)
-    return SehatMuClient(
-        settings.pop("client_id", CLIENT_ID),
-        settings.pop("client_secret", CLIENT_SECRET),
-        base_url=url,
-        **settings,
-    )
+    settings.setdefault("client_id", CLIENT_ID)
+    settings.setdefault("client_secret", CLIENT_SECRET)
+    return _fakes.client_for(url, **settings)
 
 
 # -- small servers -----------------------------------------------------------------------
@@ -153,37 +146,27 @@ def raw_response(
 Answer = Callable[[web.Request], Awaitable[web.StreamResponse] | web.StreamResponse]
 
 
-class MiniPlatform:
-    """A token endpoint plus whatever region routes a test scripts; records every query."""
+class MiniPlatform(_fakes.ScriptedPlatform):
+    """The shared scripted platform (``tests/_fakes.py``): a token endpoint plus whatever
+    region routes a test scripts; ``seen`` has every region query."""
 
     def __init__(self) -> None:
-        self.app = web.Application()
-        self.app.router.add_post("/oauth2/v1/accesstoken", self._token)
-        self.token_requests = 0
-        #: (path, query) of every region request, in arrival order.
-        self.seen: list[tuple[str, dict[str, str]]] = []
-
-    async def _token(self, _: web.Request) -> web.StreamResponse:
-        self.token_requests += 1
-        return json_response(token_answer())
+        super().__init__(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, check_auth=False)
+        self.on(*_fakes.TOKEN_ROUTE, _fakes.json_reply(token_answer()))
 
     def route(self, path: str, answer: Answer) -> MiniPlatform:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            self.seen.append((request.path, dict(request.rel_url.query)))
-            result = answer(request)
-            if asyncio.iscoroutine(result):
-                result = await result
-            return result  # type: ignore[return-value]
-
-        self.app.router.add_get(path, handler)
+        self.on("GET", path, answer)
         return self
 
-    def count(self, path: str | None = None, **query: str) -> int:
+    @property
+    def seen(self) -> list[tuple[str, dict[str, str]]]:
+        """(path, query) of every region request, in arrival order."""
+        return [(r.path, dict(r.query)) for r in self.api_requests]
+
+    def count(self, path: str | None = None, **query: str) -> int:  # type: ignore[override]
         """Region requests seen (on ``path``, with these query values)."""
-        return sum(
-            1
-            for p, q in self.seen
-            if (path is None or p == path) and all(q.get(k) == v for k, v in query.items())
+        return super().count(None, path, **query) if path else sum(
+            1 for _, q in self.seen if all(q.get(k) == v for k, v in query.items())
         )
 
 
@@ -271,39 +254,8 @@ async def start_server(app: web.Application) -> tuple[TestServer, str]:
     return server, f"http://127.0.0.1:{server.port}"
 
 
-class ThreadedServer:
-    """Serves an aiohttp app from its own event loop in a thread.
-
-    The test's loop then holds only the client's tasks, so "nothing left running"
-    can be checked as ``asyncio.all_tasks() == {current task}``.
-    """
-
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    def __enter__(self) -> ThreadedServer:
-        self._thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
-        return self
-
-    async def _start(self) -> str:
-        runner = web.AppRunner(self._app, handle_signals=False, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._runner = runner
-        return f"http://127.0.0.1:{runner.addresses[0][1]}"
-
-    def __exit__(self, *_: object) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(30)
-        self._loop.close()
+#: An app served from a thread of its own (``tests/_fakes.py``).
+ThreadedServer = _fakes.ServerThread
 
 
 #: The ``serve`` fixture: ``await serve(platform, threaded=False, **client settings)``.
@@ -328,28 +280,16 @@ class Recorded:
 # -- leftovers ---------------------------------------------------------------------------
 
 
-async def settle(rounds: int = 20) -> None:
-    """Let finalizers, cancellations and closes run."""
-    for _ in range(rounds):
-        gc.collect()
-        await asyncio.sleep(0)
+#: Loop turns only: no ``gc.collect`` (a test that measures collection calls it itself).
+settle = _fakes.settle
 
 
 def other_tasks() -> set[asyncio.Task[Any]]:
-    current = asyncio.current_task()
-    return {task for task in asyncio.all_tasks() if task is not current}
+    """Every task but the test's own (the servers of these tests run in threads)."""
+    return _fakes.other_tasks(ignore=())
 
 
-def acquired_connections(client: SehatMuClient) -> int:
-    """Connections the client's pool has handed out and not had back."""
-    session = client._session
-    if session is None:
-        return 0
-    connector = session.connector
-    assert connector is not None
-    acquired = connector._acquired  # aiohttp's BaseConnector bookkeeping (private)
-    assert isinstance(acquired, set)
-    return len(acquired)
+acquired_connections = _fakes.acquired_connections
 
 
 async def drain(iterator: Any, into: list[str] | None = None) -> None:

@@ -6,16 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from _regions_helpers import (
-    MiniPlatform,
-    Recorded,
-    Serve,
-    ThreadedServer,
-    make_client,
-    start_server,
-)
+from _regions_helpers import MiniPlatform, Recorded, Serve, make_client, start_server
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from sehatmu_async import SehatMuClient
 from sehatmu_async.sandbox import Sandbox, make_app
@@ -26,31 +18,23 @@ async def serve() -> AsyncIterator[Serve]:
     """``await serve(platform, threaded=False, **client settings)``: start a
     :class:`MiniPlatform` on 127.0.0.1 (in this loop, or in its own thread so the test's
     loop holds only client tasks) and get a client pointed at it; all closed at teardown."""
-    servers: list[TestServer] = []
-    threads: list[ThreadedServer] = []
+    platforms: list[MiniPlatform] = []
     clients: list[SehatMuClient] = []
 
     async def start(
         platform: MiniPlatform, *, threaded: bool = False, **settings: Any
     ) -> SehatMuClient:
-        if threaded:
-            thread = ThreadedServer(platform.app).__enter__()
-            threads.append(thread)
-            url = thread.url
-        else:
-            server, url = await start_server(platform.app)
-            servers.append(server)
-        client = make_client(url, **settings)
+        await platform.start(threaded=threaded)
+        platforms.append(platform)
+        client = make_client(platform.url, **settings)
         clients.append(client)
         return client
 
     yield start
     for client in clients:
         await client.aclose()
-    for server in servers:
-        await server.close()
-    for thread in threads:
-        thread.__exit__()
+    for platform in platforms:
+        await platform.close()
 
 
 @pytest.fixture
