@@ -24,9 +24,9 @@ from yarl import URL
 
 from ._checks import is_int
 from ._decoders import ResponseContext, shape_error
+from ._fhir_rules import utc_datetimes
 from ._paths import FHIR_BASE, check_resource_type
 from ._payload import to_wire
-from ._validation import utc_datetimes
 from .errors import PaginationError
 
 __all__ = [

@@ -17,13 +17,28 @@ a NIK or mother's-NIK identifier, plus the NIK's 16 digits).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
 from ._datetime import DATE_FORMAT, DATETIME_FORMAT, is_fhir_date, is_fhir_datetime
+from ._fhir_rules import (
+    ADMINISTRATIVE_GENDERS,
+    GENDER_SYSTEM,
+    IDENTIFIER_SYSTEM_PREFIXES,
+    MANDATORY,
+    MANDATORY_IN_ITEMS,
+    REFERENCE_ELEMENTS,
+    RESOURCE_TYPE,
+    SCALAR_TYPES,
+    STRING_KEYS,
+    STRING_LIST_KEYS,
+    STRING_OR_OBJECT_KEYS,
+    has_scalar_rule,
+    is_datetime_element,
+    is_integer_element,
+    is_reference,
+    utc_datetimes,
+)
 from ._outcome import OperationOutcome, OutcomeIssue
 from ._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM
 from .errors import ValidationError
@@ -46,113 +61,6 @@ __all__ = [
 
 #: ``ValidationError.url`` of a refusal made by the SDK itself: no request was made.
 PREFLIGHT_URL = "<pre-flight>"
-
-#: Where the platform's identifier systems live (api.md section 6): clinical resources
-#: under sys-ids with the organization id, people under fhir.kemkes.go.id/id/.
-IDENTIFIER_SYSTEM_PREFIXES = ("http://sys-ids.kemkes.go.id/", "https://fhir.kemkes.go.id/id/")
-
-#: FHIR's AdministrativeGender value set, closed (required binding).
-ADMINISTRATIVE_GENDERS = ("male", "female", "other", "unknown")
-_GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
-
-_INTEGER_SUFFIXES = ("Integer", "PositiveInt", "UnsignedInt")
-# Integer elements clinics send whose names carry no type suffix (api.md "Decided here").
-_INTEGER_KEYS = frozenset({"sequence", "rank", "numberOfSeries", "numberOfInstances"})
-# dateTime/instant elements named without a "DateTime" suffix ("Decided here").
-_DATETIME_KEYS = frozenset({"recordedDate", "issued", "authoredOn"})
-# Elements that hold a FHIR string/code/uri everywhere they appear in R4.
-_STRING_KEYS = frozenset(
-    {
-        "family", "display", "system", "reference", "city", "district", "state",
-        "postalCode", "country", "status", "title", "div", "use", "gender",
-        "birthDate", "version", "unit", "intent",
-    }
-)  # fmt: skip
-# A string, or a structure: ``text`` is a Narrative on resources, ``code`` and
-# ``communication.language`` and ``Claim.priority`` CodeableConcepts.
-_STRING_OR_OBJECT_KEYS = frozenset({"text", "code", "language", "priority"})
-_STRING_LIST_KEYS = frozenset({"given", "prefix", "suffix", "line"})
-
-_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
-_ID = r"[A-Za-z0-9\-.]{1,64}"
-_LITERAL_REFERENCE = re.compile(rf"([A-Z][A-Za-z]{{1,63}})/({_ID})(/_history/{_ID})?")
-_URN_UUID = re.compile(
-    r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
-
-# FHIR R4 elements of cardinality 1..1 / 1..* on the types clinics send (rule 10263);
-# a tuple of names is a choice element ``x[x]``. References missing are rule 10124.
-_MANDATORY: Mapping[str, tuple[tuple[str, ...], ...]] = {
-    "Encounter": (("status",), ("class",)),
-    "Condition": (("subject",),),
-    "Observation": (("status",), ("code",)),
-    "Procedure": (("status",), ("subject",)),
-    "Composition": (("status",), ("type",), ("date",), ("author",), ("title",)),
-    "MedicationRequest": (
-        ("status",), ("intent",), ("subject",),
-        ("medicationCodeableConcept", "medicationReference"),
-    ),
-    "MedicationDispense": (("medicationCodeableConcept", "medicationReference"),),
-    "ServiceRequest": (("status",), ("intent",), ("subject",)),
-    "DiagnosticReport": (("status",), ("code",)),
-    "AllergyIntolerance": (("patient",),),
-    "ClinicalImpression": (("status",), ("subject",)),
-    "CarePlan": (("status",), ("intent",), ("subject",)),
-    "QuestionnaireResponse": (("status",),),
-    "EpisodeOfCare": (("status",), ("patient",)),
-    "ImagingStudy": (("status",), ("subject",)),
-    "Claim": (
-        ("status",), ("type",), ("use",), ("patient",), ("created",), ("provider",),
-        ("priority",), ("insurance",),
-    ),
-}  # fmt: skip
-# Mandatory elements of each item of a backbone list: (type, list element, names).
-_MANDATORY_IN_ITEMS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "Claim": (("insurance", ("sequence", "focal", "coverage")),),
-}
-_REFERENCE_ELEMENTS = frozenset({"subject", "patient", "author", "provider", "coverage"})
-
-# Elements a scalar rule beyond 10134 may apply to (names and name endings).
-_SCALAR_RULE_KEYS = (
-    _STRING_KEYS
-    | _STRING_OR_OBJECT_KEYS
-    | _STRING_LIST_KEYS
-    | _INTEGER_KEYS
-    | _DATETIME_KEYS
-    | {"", "birthDate", "start", "end", "lastUpdated", "date"}
-)
-_SCALAR_RULE_SUFFIXES = ("DateTime", *_INTEGER_SUFFIXES)
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
-
-_PATCH_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
-
-
-def is_datetime_element(key: str, parent_key: str, resource_type: str, depth: int) -> bool:
-    """Whether element ``key`` (inside ``parent_key``) is a FHIR dateTime/instant (10132)."""
-    if key.endswith("DateTime") or key in _DATETIME_KEYS:
-        return True
-    if key in ("start", "end"):
-        return parent_key == "period" or parent_key.endswith("Period")
-    if key == "lastUpdated":
-        return parent_key == "meta"
-    return key == "date" and depth == 1 and resource_type == "Composition"
-
-
-def is_integer_element(key: str) -> bool:
-    """Whether ``key`` names an integer element checked by rule 10254."""
-    return key in _INTEGER_KEYS or key.endswith(_INTEGER_SUFFIXES)
-
-
-def is_reference(value: object, contained_ids: frozenset[str] = frozenset()) -> bool:
-    """A reference the platform can resolve: ``Type/id``, ``urn:uuid:…`` or ``#contained``."""
-    if not isinstance(value, str):
-        return False
-    if value.startswith("#"):
-        return value[1:] in contained_ids
-    match = _LITERAL_REFERENCE.fullmatch(value)
-    if match is not None:
-        return match.group(2) not in (".", "..")
-    return _URN_UUID.fullmatch(value) is not None
 
 
 def _issue(code: str, text: str, expression: str, rule: int | None) -> OutcomeIssue:
@@ -216,8 +124,12 @@ class _Walker:
                     "value", f"Reference is mandatory : {where} (RuleNumber: 10124)", where, 10124
                 )
             )
+        depth += 1
         for child_key, child in value.items():
-            self.element(child, f"{where}.{child_key}", str(child_key), key, depth + 1)
+            name = child_key if type(child_key) is str else str(child_key)
+            if type(child) in SCALAR_TYPES and child != "" and not has_scalar_rule(name):
+                continue  # most leaves: no rule applies, no path built, no call made
+            self.element(child, f"{where}.{name}", name, key, depth)
         if "identifier" in value:
             _system_issues(value["identifier"], f"{where}.identifier", self.issues)
 
@@ -225,17 +137,17 @@ class _Walker:
         # Exact type checks first: the wire is plain dicts, lists and scalars, and an
         # isinstance against the Mapping ABC costs several times more on this hot path.
         kind = type(value)
-        if kind is dict or (kind not in _SCALAR_TYPES and isinstance(value, Mapping)):
-            if key in _STRING_KEYS or key in _STRING_LIST_KEYS:
+        if kind is dict or (kind not in SCALAR_TYPES and isinstance(value, Mapping)):
+            if key in STRING_KEYS or key in STRING_LIST_KEYS:
                 self.issues.append(_not_a_string(where, value))
             self.mapping(value, where, key, depth)  # type: ignore[arg-type]
             return
         if kind is list:
             assert isinstance(value, list)
-            if key in _STRING_KEYS or key in _STRING_OR_OBJECT_KEYS:
+            if key in STRING_KEYS or key in STRING_OR_OBJECT_KEYS:
                 self.issues.append(_not_a_string(where, value))
             for index, item in enumerate(value):
-                if key in _STRING_LIST_KEYS:
+                if key in STRING_LIST_KEYS:
                     self.scalar(item, f"{where}[{index}]", "", parent_key, depth)
                 else:
                     self.element(item, f"{where}[{index}]", key, parent_key, depth)
@@ -244,7 +156,7 @@ class _Walker:
 
     def scalar(self, value: object, where: str, key: str, parent_key: str, depth: int) -> None:
         issues = self.issues
-        if key not in _SCALAR_RULE_KEYS and not key.endswith(_SCALAR_RULE_SUFFIXES):
+        if not has_scalar_rule(key):
             if value == "":  # the only rule for any other element
                 issues.append(
                     _issue("value", "Text is empty: '' (RuleNumber: 10134)", where, 10134)
@@ -269,15 +181,14 @@ class _Walker:
                     10254,
                 )
             )
-        elif key in _STRING_KEYS or key in _STRING_OR_OBJECT_KEYS or key in _STRING_LIST_KEYS:
+        elif key in STRING_KEYS or key in STRING_OR_OBJECT_KEYS or key in STRING_LIST_KEYS:
             if not isinstance(value, str):
                 issues.append(_not_a_string(where, value))
             elif key == "gender" and value not in ADMINISTRATIVE_GENDERS:
                 issues.append(
                     _issue(
                         "value",
-                        f"Code not found: '{value}' in system: {_GENDER_SYSTEM} "
-                        "(RuleNumber: 10001)",
+                        f"Code not found: '{value}' in system: {GENDER_SYSTEM} (RuleNumber: 10001)",
                         where,
                         10001,
                     )
@@ -353,12 +264,12 @@ def _nik_issues(identifiers: object) -> list[OutcomeIssue]:
 
 def _mandatory_issues(resource_type: str, wire: Mapping[str, Any]) -> list[OutcomeIssue]:
     issues: list[OutcomeIssue] = []
-    for choices in _MANDATORY.get(resource_type, ()):
+    for choices in MANDATORY.get(resource_type, ()):
         if any(wire.get(name) not in (None, [], {}) for name in choices):
             continue
         name = choices[0] if len(choices) == 1 else choices[0].removesuffix("CodeableConcept")
         issues.append(_missing(resource_type, name))
-    for element, names in _MANDATORY_IN_ITEMS.get(resource_type, ()):
+    for element, names in MANDATORY_IN_ITEMS.get(resource_type, ()):
         items = wire.get(element)
         for index, item in enumerate(items if isinstance(items, list) else ()):
             if not isinstance(item, Mapping):
@@ -371,7 +282,7 @@ def _mandatory_issues(resource_type: str, wire: Mapping[str, Any]) -> list[Outco
 
 def _missing(parent: str, name: str) -> OutcomeIssue:
     where = f"{parent}.{name}"
-    if name in _REFERENCE_ELEMENTS:
+    if name in REFERENCE_ELEMENTS:
         return _issue(
             "value", f"Reference is mandatory : {where} (RuleNumber: 10124)", where, 10124
         )
@@ -390,7 +301,7 @@ def _contained_ids(wire: Mapping[str, Any]) -> frozenset[str]:
 def resource_issues(wire: Mapping[str, Any]) -> list[OutcomeIssue]:
     """Every problem the platform's documented rules find in ``wire``, in document order."""
     kind = wire.get("resourceType")
-    if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
+    if not isinstance(kind, str) or not RESOURCE_TYPE.fullmatch(kind):
         shown = kind if isinstance(kind, str) else _json_type(kind)
         return [
             _issue(
@@ -488,34 +399,3 @@ def check_patch(
 ) -> None:
     """Raise one :class:`ValidationError` for every problem in a patch document."""
     _raise(patch_issues(resource_type, operations), f"{resource_type} patch", method)
-
-
-_UTC_Z = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.0+)?Z")
-
-
-def _utc(value: object, key: str, parent_key: str, kind: str, depth: int) -> object:
-    if isinstance(value, Mapping):
-        return {k: _utc(v, str(k), key, kind, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_utc(item, key, parent_key, kind, depth) for item in value]
-    if (
-        isinstance(value, str)
-        and _UTC_Z.fullmatch(value)
-        and is_datetime_element(key, parent_key, kind, depth)
-    ):
-        return value[:19] + "+00:00"
-    return value
-
-
-def utc_datetimes(wire: Mapping[str, Any]) -> dict[str, Any]:
-    """``wire`` with UTC date-times written ``…Z`` (pydantic's style) as ``…+00:00``.
-
-    Only the date-time elements of rule 10132 are touched, and only when the value is
-    whole seconds in UTC: anything else is left for the pre-flight check to report.
-    """
-    if b'Z"' not in orjson.dumps(wire):
-        return dict(wire)  # nothing to rewrite: no rebuild of the whole tree
-    kind = wire.get("resourceType")
-    out = _utc(wire, "", "", kind if isinstance(kind, str) else "", 0)
-    assert isinstance(out, dict)
-    return out

@@ -25,7 +25,7 @@ from .._patch import PATCH_CONTENT_TYPES, PatchOperation, patch_document
 from .._paths import check_resource_type, fhir_type_path, resource_path, shown
 from .._patient_models import NIK_IBU_SYSTEM, NIK_SYSTEM
 from .._patients_wire import decode_create_answer, refine_refusal
-from .._payload import to_wire, wire_value
+from .._payload import to_wire
 from .._validation import check_patch, check_resource
 from ..errors import (
     APIError,
@@ -35,6 +35,13 @@ from ..errors import (
     OutcomeUnknownError,
     SehatMuError,
     ValidationError,
+)
+from ._fhir_args import (
+    as_model,
+    json_patch_document,
+    matches_payload,
+    model_converter,
+    search_param,
 )
 from ._fhir_pager import DEFAULT_MAX_PAGES, DEFAULT_WALK_TIMEOUT, SearchPager
 from ._transactions import is_transaction_error, reconcile_transaction, send_transaction
@@ -48,113 +55,9 @@ __all__ = ["JSON_PATCH", "Fhir"]
 
 M = TypeVar("M")
 JSON_PATCH = "application/json-patch+json"
-_OPS_NEEDING_VALUE = frozenset({"add", "replace", "test"})
-_OPS_NEEDING_FROM = frozenset({"move", "copy"})
-_OPS = _OPS_NEEDING_VALUE | _OPS_NEEDING_FROM | {"remove"}
 # Applying these twice leaves the same resource, so a lost answer may be retried.
 _REPEATABLE_OPS = frozenset({"replace", "test"})
-# Elements compared when several stored resources share the identifier searched by
-# (twins registered by their mother's NIK): the payload's values must all match.
-_DISTINGUISHING = ("birthDate", "gender", "multipleBirthInteger", "multipleBirthBoolean", "name")
 _RECONCILE_PAGES = 5
-
-
-def _converter(model: Any) -> Callable[[dict[str, Any]], Any]:
-    """The function turning an answer into ``model`` (checked before anything is sent)."""
-    if model is None:
-        return lambda resource: resource
-    for name in ("model_validate", "from_wire"):
-        method = getattr(model, name, None)
-        if callable(method):
-            return method  # type: ignore[no-any-return]
-    raise ConfigurationError(
-        f"model={shown(model) if isinstance(model, str) else getattr(model, '__name__', model)!s}"
-        " has neither model_validate (pydantic) nor from_wire (sehatmu_async models)"
-    )
-
-
-def _answer(
-    convert: Callable[[dict[str, Any]], Any], resource: dict[str, Any], response: Response
-) -> Any:
-    """``resource`` through ``model=``; a failure names the stored id (it is stored)."""
-    try:
-        return convert(resource)
-    except Exception as exc:  # pydantic's ValidationError, or whatever from_wire raises
-        ctx = response.ctx
-        raise APIError(
-            f"{ctx.method} {ctx.path}: the answer ({resource.get('resourceType')} "
-            f"{resource.get('id')}) does not fit the model: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]}",
-            status=ctx.status,
-            method=ctx.method,
-            url=ctx.url,
-            request_id=ctx.request_id,
-        ) from exc
-
-
-def _json_pointer(path: object, what: str) -> str:
-    if not isinstance(path, str) or not (path == "" or path.startswith("/")):
-        raise ConfigurationError(f"{what} must be a JSON Pointer such as '/status', got {path!r}")
-    if "~" in path.replace("~0", "").replace("~1", ""):
-        raise ConfigurationError(f"{what} {path!r} has a '~' that is not '~0' or '~1'")
-    return path
-
-
-def json_patch_document(operations: object) -> list[dict[str, Any]]:
-    """An RFC 6902 document from dicts or :class:`PatchOperation` objects, checked."""
-    if isinstance(operations, (Mapping, str, bytes, PatchOperation)) or not isinstance(
-        operations, Sequence
-    ):
-        raise ConfigurationError(
-            "operations must be a list of JSON Patch operations, e.g. "
-            "[{'op': 'replace', 'path': '/status', 'value': 'finished'}]"
-        )
-    if not operations:
-        raise ConfigurationError("a patch needs at least one operation")
-    document: list[dict[str, Any]] = []
-    for index, operation in enumerate(operations):
-        raw = operation.to_wire() if isinstance(operation, PatchOperation) else operation
-        if not isinstance(raw, Mapping):
-            raise ConfigurationError(f"operation {index} is a {type(raw).__name__}, not a dict")
-        op = raw.get("op")
-        if op not in _OPS:
-            raise ConfigurationError(f"operation {index}: op {op!r} is not an RFC 6902 operation")
-        out: dict[str, Any] = {"op": op, "path": _json_pointer(raw.get("path"), "path")}
-        if op in _OPS_NEEDING_VALUE:
-            if "value" not in raw:
-                raise ConfigurationError(f"operation {index}: {op} needs a value")
-            out["value"] = wire_value(raw["value"], what=f"operation {index}'s value")
-        if op in _OPS_NEEDING_FROM:
-            out["from"] = _json_pointer(raw.get("from"), f"operation {index}'s from")
-        unknown = set(raw) - {"op", "path", "value", "from"}
-        if unknown:
-            raise ConfigurationError(f"operation {index}: unknown members {sorted(unknown)}")
-        document.append(out)
-    return document
-
-
-def _name_texts(resource: Mapping[str, Any]) -> set[str]:
-    names = resource.get("name")
-    if isinstance(names, str):
-        return {names}
-    return (
-        {n["text"] for n in names if isinstance(n, Mapping) and isinstance(n.get("text"), str)}
-        if isinstance(names, list)
-        else set()
-    )
-
-
-def _matches_payload(candidate: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
-    """Whether a stored resource is the payload: equal distinguishing elements, and one of
-    the payload's name texts (the server may add to names, so not the whole list)."""
-    for key in _DISTINGUISHING:
-        if key == "name":
-            wanted = _name_texts(payload)
-            if wanted and not wanted & _name_texts(candidate):
-                return False
-        elif key in payload and candidate.get(key) != payload[key]:
-            return False
-    return True
 
 
 class Fhir:
@@ -173,7 +76,7 @@ class Fhir:
         ``.payload``, ``.resource_type`` and ``.identifiers``; pass it to
         :meth:`reconcile` before creating again.
         """
-        convert = _converter(model)
+        convert = model_converter(model)
         kind, wire = resource_wire(resource)
         if validate:
             check_resource(wire)
@@ -210,7 +113,7 @@ class Fhir:
             )
             self._reconcilable(lost, kind, wire, identifiers)
             raise lost from err
-        return _answer(convert, stored, response)
+        return as_model(convert, stored, response)
 
     def _created(self, kind: str, wire: dict[str, Any], response: Response) -> dict[str, Any]:
         if kind == "Patient":
@@ -279,17 +182,17 @@ class Fhir:
 
     async def read(self, resource_type: str, id: str, *, model: Any = None) -> Any:
         """Read ``resource_type/id``; :class:`NotFoundError` if there is none."""
-        convert = _converter(model)
+        convert = model_converter(model)
         path = resource_path(resource_type, id)
         response = await self._client.request("GET", path)
-        return _answer(convert, self._decode(response, resource_type, id), response)
+        return as_model(convert, self._decode(response, resource_type, id), response)
 
     async def update(
         self, resource: object, *, id: str | None = None, validate: bool = True, model: Any = None
     ) -> Any:
         """Replace a stored resource (PUT). The body must carry its ``id`` (and equal
         ``id=`` when given); refused before sending otherwise."""
-        convert = _converter(model)
+        convert = model_converter(model)
         kind, wire = resource_wire(resource)
         body_id = wire.get("id")
         if body_id is None:
@@ -305,7 +208,7 @@ class Fhir:
         if validate:
             check_resource(wire, method="PUT")
         response = await self._client.request("PUT", path, json=wire)
-        return _answer(convert, self._decode(response, kind, body_id), response)
+        return as_model(convert, self._decode(response, kind, body_id), response)
 
     async def patch(
         self,
@@ -323,7 +226,7 @@ class Fhir:
         default); every other type takes any operation, sent as
         ``application/json-patch+json``.
         """
-        convert = _converter(model)
+        convert = model_converter(model)
         path = resource_path(resource_type, id)
         if resource_type == "Patient":
             document = patch_document(operations)
@@ -338,14 +241,22 @@ class Fhir:
             )
         if validate:
             check_patch(resource_type, document)
-        response = await self._client.request(
-            "PATCH",
-            path,
-            json=document,
-            content_type=content_type,
-            idempotent=all(op["op"] in _REPEATABLE_OPS for op in document),
-        )
-        return _answer(convert, self._decode(response, resource_type, id), response)
+        try:
+            response = await self._client.request(
+                "PATCH",
+                path,
+                json=document,
+                content_type=content_type,
+                idempotent=all(op["op"] in _REPEATABLE_OPS for op in document),
+            )
+        except OutcomeUnknownError as err:
+            err.add_context(
+                resource_type=resource_type,
+                hint=f"Read {resource_type}/{id} to see whether the patch was applied before "
+                "sending it again.",
+            )
+            raise
+        return as_model(convert, self._decode(response, resource_type, id), response)
 
     @staticmethod
     def _decode(response: Response, kind: str, rid: str) -> dict[str, Any]:
@@ -397,7 +308,7 @@ class Fhir:
         merged = {**(params or {}), **query}
         sent: dict[str, str] = {}
         for name, value in merged.items():
-            sent[name] = _param(name, value)
+            sent[name] = search_param(name, value)
         if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
             raise ConfigurationError(f"max_pages must be a positive integer, got {max_pages!r}")
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
@@ -408,7 +319,7 @@ class Fhir:
             self._client,
             kind,
             sent,
-            convert=_converter(model),
+            convert=model_converter(model),
             max_pages=max_pages,
             timeout=float(timeout),
             clock=self._clock,
@@ -464,7 +375,7 @@ class Fhir:
                 "this error carries no resource type and identifier to look the resource up "
                 "by; search for it yourself (e.g. by subject and date) before sending it again"
             )
-        convert = _converter(model)
+        convert = model_converter(model)
         candidates: dict[str, dict[str, Any]] = {}
         for system, value in err.identifiers:
             pager = self.search(kind, identifier=f"{system}|{value}", max_pages=_RECONCILE_PAGES)
@@ -475,7 +386,7 @@ class Fhir:
         # A mother's NIK is shared by all her children: a match there proves nothing
         # until the child's own details match too.
         if len(found) > 1 or any(system == NIK_IBU_SYSTEM for system, _ in err.identifiers):
-            narrowed = [c for c in found if _matches_payload(c, payload)]
+            narrowed = [c for c in found if matches_payload(c, payload)]
             if len(narrowed) > 1 or (len(found) > 1 and not narrowed):
                 raise MultipleResultsError(
                     f"reconcile: {len(found)} stored {kind} resources hold this identifier "
@@ -486,22 +397,3 @@ class Fhir:
                 )
             found = narrowed
         return convert(found[0]) if found else None
-
-
-def _param(name: object, value: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise ConfigurationError(f"search parameter names are text, got {shown(name)}")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        if value == "":
-            raise ConfigurationError(f"search parameter {name!r} is empty")
-        return value
-    if isinstance(value, (list, tuple)) and value:
-        return ",".join(_param(name, v) for v in value)
-    raise ConfigurationError(
-        f"search parameter {name!r} must be text, an integer, a boolean or a list of them, "
-        f"got {type(value).__name__}"
-    )

@@ -290,7 +290,7 @@ async def test_non_repeatable_patch_is_not_retried(
 ) -> None:
     platform.on("PATCH", f"{ENC_PATH}/{{id}}", reply(503, b"no healthy upstream"))
     client = make_client()
-    with pytest.raises(OutcomeUnknownError):
+    with pytest.raises(OutcomeUnknownError, match="see whether the patch was applied"):
         await client.fhir.patch(
             "Encounter",
             "e1",
@@ -356,3 +356,29 @@ async def test_model_answers(platform: ScriptedPlatform, make_client: MakeClient
     platform.on("GET", f"{ENC_PATH}/{{id}}", json_reply({**body, "status": 7}))
     with pytest.raises(APIError, match="does not fit the model"):
         await make_client().fhir.read("Encounter", "e1", model=FhirEncounter)
+
+
+async def test_patients_search_by_nik_follows_every_page(
+    platform: ScriptedPlatform, make_client: MakeClient
+) -> None:
+    nik = "3674000011112222"
+    system = "https://fhir.kemkes.go.id/id/nik-ibu"
+
+    def child(n: int) -> dict[str, Any]:
+        return {
+            "resourceType": "Patient",
+            "id": f"P{n}",
+            "identifier": [{"system": system, "value": nik}],
+        }
+
+    nxt = f"{platform.url}/fhir-r4/v1/Patient?_page=2"
+    platform.script(
+        "GET",
+        "/fhir-r4/v1/Patient",
+        json_reply(searchset([child(1)], total=2, next_url=nxt)),
+        json_reply(searchset([child(2)], total=2)),
+    )
+    found = await make_client().patients.search_by_nik(nik, mother=True)
+    assert [p.id for p in found] == ["P1", "P2"]
+    first = platform.requests("GET", "/fhir-r4/v1/Patient")[0]
+    assert first.query["identifier"] == f"{system}|{nik}"
