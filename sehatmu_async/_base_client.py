@@ -2,12 +2,13 @@
 
 1. :meth:`BaseClient.request` encodes the payload and builds the :class:`~._pipeline.Call`,
    then turns the final answer into a :class:`Response` or a typed error.
-2. :meth:`BaseClient._authenticated` renews the access token once when the platform
-   answers 401 (a token revoked early, a restarted gateway) and repeats the call.
-3. :meth:`BaseClient._attempts` repeats what is safe to repeat, with back-off, within
-   the call's total time budget (:class:`RetryPolicy`).
-4. :meth:`BaseClient._attempt` attaches the token, waits for the rate limiter and makes
-   one send (:mod:`._send`: connection slot, exchange, bounded body).
+2. :meth:`BaseClient._renewed` renews the access token once when the platform answers
+   401 (a token revoked early, a restarted gateway) and repeats the call.
+3. :meth:`BaseClient._attempts` attaches the token, waits for the rate limiter and
+   repeats what is safe to repeat, with back-off, within the call's total time budget
+   (:class:`RetryPolicy`).
+4. :meth:`._send.Sender.send` makes one send: a connection slot, the exchange, and the
+   body read within ``max_body_bytes`` (:mod:`._body`).
 
 Whether a failure may be retried depends on whether repeating the request is safe.
 ``idempotent=False`` (Patient create) is repeated only when the request provably never
@@ -40,22 +41,22 @@ import asyncio
 import logging
 import random
 import ssl
+import sys
 from collections.abc import Awaitable, Callable, Container, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
 from urllib.parse import urlencode
 
 import aiohttp
-import orjson
 
 from . import _pipeline as errs
 from ._auth import TokenCache
 from ._body import ACCEPT_ENCODING
 from ._config import check_client_settings
 from ._pipeline import Call, Response, log_attempt, redacted_url
-from ._rate_limit import RateLimiter
+from ._rate_limit import RateLimiter, bind_rate_limiter
 from ._retry import RetryPolicy, parse_retry_after
-from ._send import Answer, BadBody, Sender, SendFailure
+from ._send import Answer, BadBody, Sender, SendFailure, slots_for
 from ._token import AccessToken, decode_token
 from ._token_store import TokenStore
 from ._version import __version__
@@ -72,17 +73,6 @@ DEFAULT_MAX_BODY = 32 * 1024 * 1024
 Sleep = Callable[[float], Awaitable[None]]
 
 _CLOSED = "this client is closed; create a new SehatMuClient"
-
-
-def _slots_for(connection_limit: int, session: aiohttp.ClientSession | None) -> int:
-    """Requests in flight at once: the client's limit, within a borrowed connector's."""
-    slots = connection_limit
-    connector = session.connector if session is not None else None
-    if connector is not None:
-        for limit in (connector.limit, connector.limit_per_host):
-            if limit:  # 0 means unlimited
-                slots = min(slots, limit)
-    return slots
 
 
 class BaseClient:
@@ -132,7 +122,12 @@ class BaseClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._max_body = max_body_bytes
-        self._rate_limiter = rate_limiter
+        # A fleet limiter keys its shared state by this client (a hash of the client id).
+        self._rate_limiter = (
+            bind_rate_limiter(rate_limiter, base_url, client_id)
+            if rate_limiter is not None
+            else None
+        )
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._base_headers = {
@@ -141,7 +136,7 @@ class BaseClient:
             "Accept-Encoding": ACCEPT_ENCODING,
         }
         self._sender = Sender(
-            slots=_slots_for(connection_limit, session),
+            slots=slots_for(connection_limit, session),
             timeout=timeout,
             ssl=self._ssl,
             max_body=max_body_bytes,
@@ -180,12 +175,7 @@ class BaseClient:
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is not None:
-            raise ConfigurationError(
-                "this SehatMuClient is used from another event loop than the one that first "
-                "used it (a second asyncio.run(), or another thread); a client, its "
-                "connections and its token cache belong to that first loop. Create one "
-                "client per event loop, inside it (e.g. `async with SehatMuClient(...)`)"
-            )
+            raise errs.other_loop_error()
         self._loop = loop
 
     async def aclose(self) -> None:
@@ -254,27 +244,29 @@ class BaseClient:
         payload = None
         if json is not MISSING:
             payload = json
-            content = self._encode(method, path, json)
+            content = errs.encode_json(method, path, json)
             content_type = content_type or "application/json"
         headers = dict(self._base_headers)
         if content_type is not None:
             headers["Content-Type"] = content_type
         call = Call(
-            method=method,
-            path=path,
-            url=self.base_url + path,
-            shown_url=redacted_url(self.base_url, path, params),
-            params=params,
-            content=content,
-            headers=headers,
-            idempotent=idempotent,
-            auth=auth,
-            token_endpoint=token_endpoint,
-            payload=payload,
-            deadline=self._clock() + self.retry.total_timeout,
+            method,
+            path,
+            self.base_url + path,
+            redacted_url(self.base_url, path, params),
+            params,
+            content,
+            headers,
+            idempotent,
+            auth,
+            token_endpoint,
+            payload,
+            self._clock() + self.retry.total_timeout,
         )
         try:
-            answer = await self._authenticated(session, call)
+            answer = await self._attempts(session, call)
+            if answer[0] == 401 and call.token is not None:
+                answer = await self._renewed(session, call, answer)
         except BadBody as bad:
             raise errs.unusable_body(call, bad) from None
         status, resp_headers, body = answer
@@ -282,30 +274,26 @@ class BaseClient:
             return Response(status, resp_headers, body, call.context(status, resp_headers))
         raise errs.error_for_answer(call, answer)
 
-    @staticmethod
-    def _encode(method: str, path: str, json: Any) -> bytes:
-        try:
-            return orjson.dumps(json)
-        except orjson.JSONEncodeError as exc:
-            message = f"{method} {path}: the payload cannot be sent as JSON ({exc}); nothing "
-            message += "was sent"
-        raise ConfigurationError(message)
+    # -- layer 2: the access token's one renewal -------------------------------------
 
-    # -- layer 2: the access token and its one renewal -------------------------------
+    async def _renewed(self, session: aiohttp.ClientSession, call: Call, answer: Answer) -> Answer:
+        """After a 401: forget the refused token, renew it once and repeat the call.
 
-    async def _authenticated(self, session: aiohttp.ClientSession, call: Call) -> Answer:
-        answer = await self._attempts(session, call)
+        Not wrapped around the hot path as an extra coroutine: ``request`` calls it only
+        when a 401 came for a token.
+        """
         refused = call.token
-        if answer[0] != 401 or refused is None:
-            return answer
-        # The token died early (revoked, gateway restart): forget it, renew once, repeat.
-        self._tokens.invalidate(refused)
+        if refused is not None:  # the token died early (revoked, gateway restart)
+            self._tokens.invalidate(refused)
         if call.renewed:
             raise errs.fresh_token_refused(call, answer)
         call.renewed = True
         call.attempts -= 1  # the refused attempt does not count against the policy
         logger.debug("%s %s -> 401 renewing token", call.method, call.path)
-        return await self._authenticated(session, call)
+        answer = await self._attempts(session, call)
+        if answer[0] == 401 and call.token is not None:
+            return await self._renewed(session, call, answer)
+        return answer
 
     # -- layer 3: attempts and back-off ----------------------------------------------
 
@@ -315,19 +303,36 @@ class BaseClient:
             if self._closed:
                 raise errs.closed_error(call, sent=False)
             started = self._clock()
+            if call.auth:
+                token = call.token = await self._tokens.get()
+                call.headers["Authorization"] = token.authorization()
             failure: SendFailure | None = None
             try:
-                answer = await self._attempt(session, call)
+                if self._rate_limiter is not None and not call.token_endpoint:
+                    await self._take_turn(call)
+                answer = await self._sender.send(
+                    session,
+                    call.method,
+                    call.url,
+                    call.params,
+                    call.content,
+                    call.headers,
+                    call.deadline - self._clock(),
+                )
             except SendFailure as caught:
                 failure = caught  # handled below, so the error raised carries no context
             if failure is not None:
                 retry_in = self._failure_delay(call, failure)
-                log_attempt(call, failure.description, self._clock() - started, retry_in)
+                log_attempt(call, failure.description, started, self._clock, retry_in)
                 if retry_in is None:
                     raise self._failure_error(call, failure)
             else:
-                retry_in = await self._answer_delay(call, answer)
-                log_attempt(call, answer[0], self._clock() - started, retry_in)
+                retry_in = (
+                    await self._answer_delay(call, answer)
+                    if self.retry.retryable_status(answer[0])
+                    else None
+                )
+                log_attempt(call, answer[0], started, self._clock, retry_in)
                 if retry_in is None:
                     return answer
             await self._sleep(retry_in)
@@ -338,13 +343,12 @@ class BaseClient:
         return errs.failure_error(call, failure)
 
     def _failure_delay(self, call: Call, failure: SendFailure) -> float | None:
-        allowed = call.idempotent or failure.not_sent
+        allowed = (call.idempotent or failure.not_sent) and not failure.final
         return self._retry_delay(call, None, allowed=allowed)
 
     async def _answer_delay(self, call: Call, answer: Answer) -> float | None:
+        """For a retryable status: the wait before repeating it, or None."""
         status, headers = answer[0], answer[1]
-        if not self.retry.retryable_status(status):
-            return None
         server_wait = parse_retry_after(headers.get("Retry-After"))
         if status == 429 and server_wait is not None and self._rate_limiter is not None:
             # Everyone sharing the limiter holds back, not only this call.
@@ -370,35 +374,23 @@ class BaseClient:
             return None
         return delay
 
-    # -- layer 4: one attempt --------------------------------------------------------
+    # -- the rate limiter --------------------------------------------------------------
 
-    async def _attempt(self, session: aiohttp.ClientSession, call: Call) -> Answer:
-        headers = call.headers
-        if call.auth:
-            token = call.token = await self._tokens.get()
-            headers["Authorization"] = token.authorization()
+    async def _take_turn(self, call: Call) -> None:
+        """Wait for the rate limiter's turn within the call's budget (never sent if not)."""
         limiter = self._rate_limiter
-        if (
-            limiter is not None
-            and not call.token_endpoint
-            and not await self._within_budget(call, limiter.acquire())
-        ):
+        if limiter is not None and not await self._within_budget(call, limiter.acquire()):
             raise errs.limiter_held("back")
-        return await self._sender.send(
-            session,
-            call.method,
-            call.url,
-            call.params,
-            call.content,
-            headers,
-            call.deadline - self._clock(),
-        )
 
     async def _within_budget(self, call: Call, waiting: Awaitable[None]) -> bool:
         """Await the rate limiter within what is left of the call's budget; False if not."""
-        remaining = call.deadline - self._clock()
+        remaining = max(call.deadline - self._clock(), 0.0)
         try:
-            await asyncio.wait_for(waiting, max(remaining, 0.0))
+            if sys.version_info >= (3, 11):
+                async with asyncio.timeout(remaining):  # no task per call, unlike wait_for
+                    await waiting
+            else:
+                await asyncio.wait_for(waiting, remaining)
         except asyncio.TimeoutError:
             return False
         return True

@@ -5,7 +5,10 @@ them here, a slice at a time, so ``max_body_bytes`` counts what the body becomes
 what crossed the wire: a small gzip answer that would inflate to gigabytes is refused
 once the limit is passed, with at most the limit (plus one slice) in memory. Doing it
 here rather than relying on aiohttp's decompression makes the bound the same on every
-aiohttp version and whatever the framing (``Content-Length``, chunked, or none).
+aiohttp version and whatever the framing (``Content-Length``, chunked, or none): aiohttp
+before 3.13.3 inflates each network chunk whole as it arrives (a 64 KiB chunk of a gzip
+bomb becomes 64 MiB before anyone can count it), and later versions bound each step
+(``max_decompress_size``) but still hand ``read()`` the whole inflated body.
 
 Pure: no I/O, so every encoding and every malformed stream is tested byte for byte.
 """

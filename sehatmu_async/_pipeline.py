@@ -1,4 +1,4 @@
-"""The state of one logical call, and every error the pipeline itself raises.
+"""One logical call's state, its :class:`Response`, and every error the pipeline raises.
 
 :class:`Call` is what the layers of :class:`~sehatmu_async._base_client.BaseClient`
 pass down (encoded request, budget, attempts, token used); the builders below are the
@@ -11,9 +11,11 @@ transport knows none; the resource that knows the identifiers adds them with
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
+
+import orjson
 
 from ._decoders import (
     ResponseContext,
@@ -26,17 +28,25 @@ from ._decoders import (
 )
 from ._send import Answer, BadBody, SendFailure
 from ._token import AccessToken
-from .errors import APIError, AuthenticationError, OutcomeUnknownError, TransportError
+from .errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    OutcomeUnknownError,
+    TransportError,
+)
 
 __all__ = [
     "Call",
     "Response",
     "closed_error",
+    "encode_json",
     "error_for_answer",
     "failure_error",
     "fresh_token_refused",
     "limiter_held",
     "log_attempt",
+    "other_loop_error",
     "outcome_unknown",
     "redacted_url",
     "unusable_body",
@@ -98,7 +108,6 @@ class Call:
 
     def __init__(
         self,
-        *,
         method: str,
         path: str,
         url: str,
@@ -112,6 +121,7 @@ class Call:
         payload: Any,
         deadline: float,
     ) -> None:
+        # Positional: built once per request, on the hot path.
         self.method = method
         self.path = path
         self.url = url
@@ -142,7 +152,13 @@ class Call:
         )
 
 
-def log_attempt(call: Call, outcome: int | str, elapsed: float, retry_in: float | None) -> None:
+def log_attempt(
+    call: Call,
+    outcome: int | str,
+    started: float,
+    clock: Callable[[], float],
+    retry_in: float | None,
+) -> None:
     # The path only: query strings can carry a NIK, and headers carry the token.
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
@@ -151,7 +167,7 @@ def log_attempt(call: Call, outcome: int | str, elapsed: float, retry_in: float 
             call.path,
             outcome,
             call.attempts,
-            elapsed,
+            clock() - started,
             "" if retry_in is None else f" retry_in={retry_in:.2f}s",
         )
 
@@ -239,4 +255,23 @@ def limiter_held(what: str) -> SendFailure:
         description=f"the rate limiter held it {what} until the call's time budget ran out, "
         "so it was not sent",
         hint="raise RetryPolicy.total_timeout or make fewer calls; the limiter decides the pace",
+    )
+
+
+def encode_json(method: str, path: str, json: Any) -> bytes:
+    """The payload as JSON bytes, or a ConfigurationError (nothing was sent)."""
+    try:
+        return orjson.dumps(json)
+    except orjson.JSONEncodeError as exc:
+        message = f"{method} {path}: the payload cannot be sent as JSON ({exc}); nothing "
+        message += "was sent"
+    raise ConfigurationError(message)
+
+
+def other_loop_error() -> ConfigurationError:
+    return ConfigurationError(
+        "this SehatMuClient is used from another event loop than the one that first "
+        "used it (a second asyncio.run(), or another thread); a client, its "
+        "connections and its token cache belong to that first loop. Create one "
+        "client per event loop, inside it (e.g. `async with SehatMuClient(...)`)"
     )

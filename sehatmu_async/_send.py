@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import ssl
+from collections import deque
 from collections.abc import Mapping
 
 import aiohttp
@@ -20,7 +21,14 @@ from multidict import CIMultiDictProxy
 
 from ._body import BodyTooLarge, BodyUndecodable, Inflater, wire_limit
 
-__all__ = ["Answer", "BadBody", "SendFailure", "Sender", "describe_network_error"]
+__all__ = [
+    "Answer",
+    "BadBody",
+    "SendFailure",
+    "Sender",
+    "describe_network_error",
+    "slots_for",
+]
 
 #: (status, headers, body) of one exchange.
 Answer = tuple[int, CIMultiDictProxy[str], bytes]
@@ -36,11 +44,15 @@ class SendFailure(Exception):
     and error reporters record chained exceptions' attributes.
     """
 
-    def __init__(self, *, not_sent: bool, description: str, hint: str = RETRY_HINT) -> None:
+    def __init__(
+        self, *, not_sent: bool, description: str, hint: str = RETRY_HINT, final: bool = False
+    ) -> None:
         super().__init__(description)
         self.not_sent = not_sent
         self.description = description
         self.hint = hint
+        #: Repeating cannot help (a closed session): never retried.
+        self.final = final
 
 
 class BadBody(Exception):
@@ -114,10 +126,63 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return inflater.finish()
 
 
-class Sender:
-    """Sends one request at a time per connection slot; built once per client."""
+def slots_for(connection_limit: int, session: aiohttp.ClientSession | None) -> int:
+    """Requests in flight at once: the client's limit, within a borrowed connector's."""
+    slots = connection_limit
+    connector = session.connector if session is not None else None
+    if connector is not None:
+        for limit in (connector.limit, connector.limit_per_host):
+            if limit:  # 0 means unlimited
+                slots = min(slots, limit)
+    return slots
 
-    __slots__ = ("_gate", "_max_body", "_slots", "_ssl", "_timeout")
+
+class _Slots:
+    """Connection slots: a counter on the fast path, first come first served when full.
+
+    Cheaper than ``asyncio.Semaphore`` on the path every request takes (no coroutine,
+    no waiter scan when a slot is free).
+    """
+
+    __slots__ = ("free", "size", "waiters")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.free = size
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    def release(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # handed straight to the next in line
+                return
+        self.free += 1
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a slot; False if none came."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            pass
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as this caller was cancelled
+            raise
+        else:
+            return True
+        if waiter.done() and not waiter.cancelled():
+            self.release()  # handed over just as the time ran out
+        return False
+
+
+class Sender:
+    """Sends one request per connection slot at a time; built once per client."""
+
+    __slots__ = ("_max_body", "_slots", "_ssl", "_timeout", "_total")
 
     def __init__(
         self,
@@ -127,9 +192,9 @@ class Sender:
         ssl: ssl.SSLContext | bool,
         max_body: int,
     ) -> None:
-        self._slots = slots
-        self._gate = asyncio.Semaphore(slots)
+        self._slots = _Slots(slots)
         self._timeout = timeout
+        self._total = math.inf if timeout.total is None else timeout.total
         self._ssl = ssl
         self._max_body = max_body
 
@@ -150,15 +215,15 @@ class Sender:
                 description="the call's total time budget ran out",
                 hint="raise RetryPolicy.total_timeout, or try again later",
             )
-        timeout = self._timeout
-        allowed = budget if timeout.total is None else min(budget, timeout.total)
-        gate = self._gate
-        if gate.locked():
-            allowed = await self._wait_for_slot(allowed)
+        allowed = min(budget, self._total)
+        slots = self._slots
+        if slots.free and not slots.waiters:
+            slots.free -= 1
         else:
-            await gate.acquire()  # free: returns at once
+            allowed = await self._wait_for_slot(allowed)
         try:
-            if allowed < (math.inf if timeout.total is None else timeout.total):
+            timeout = self._timeout
+            if allowed < self._total:
                 timeout = aiohttp.ClientTimeout(
                     total=allowed,
                     connect=timeout.connect,
@@ -167,21 +232,17 @@ class Sender:
                 )
             return await self._exchange(session, method, url, params, content, headers, timeout)
         finally:
-            gate.release()
+            slots.release()
 
     async def _wait_for_slot(self, allowed: float) -> float:
         """Wait for a connection slot; what is left of ``allowed`` once it is free."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        try:
-            await asyncio.wait_for(self._gate.acquire(), allowed)
-        except asyncio.TimeoutError:
-            pass
-        else:
+        if await self._slots.wait(allowed):
             return allowed - (loop.time() - started)
         raise SendFailure(
             not_sent=True,
-            description=f"every pooled connection ({self._slots}) stayed busy until the "
+            description=f"every pooled connection ({self._slots.size}) stayed busy until the "
             "timeout, so it was not sent",
             hint="raise connection_limit or the timeout, or make fewer calls at once",
         )
@@ -220,15 +281,25 @@ class Sender:
                 raise BadBody(resp.status, resp.headers, what)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             not_sent, description = describe_network_error(exc)
-            failure = SendFailure(not_sent=not_sent, description=description)
+            failure = (
+                _closed_session(not_sent)
+                if session.closed
+                else SendFailure(not_sent=not_sent, description=description)
+            )
         except RuntimeError:
             if not session.closed:
                 raise
-            # The session was closed under this request (aclose(), or a borrowed one).
-            failure = SendFailure(
-                not_sent=False,
-                description="the aiohttp session was closed under it",
-                hint="keep a session given as session= open while the client is in use",
-            )
+            # aiohttp refuses a closed session before writing anything.
+            failure = _closed_session(not_sent=True)
         # Raised outside the except blocks: aiohttp's exception must not ride along.
         raise failure
+
+
+def _closed_session(not_sent: bool) -> SendFailure:
+    """The session was closed under the request (aclose(), or a borrowed one's owner)."""
+    return SendFailure(
+        not_sent=not_sent,
+        description="the aiohttp session was closed",
+        hint="keep a session given as session= open while the client is in use",
+        final=True,
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
-from _foundation_helpers import FakePlatform, MakeClient
+from _foundation_helpers import CLIENT_ID, CLIENT_SECRET, FakePlatform, MakeClient, RecordingSleep
 from aiohttp import web
 
+from sehatmu_async import SehatMuClient
 from sehatmu_async.errors import ConfigurationError, OutcomeUnknownError, TransportError
 
 PATH = "/masterdata/v1/provinces"
@@ -73,3 +75,33 @@ async def test_a_running_create_closed_under_it_is_outcome_unknown_and_says_clos
     assert "closed" in str(caught.value)
     assert "check the network" not in str(caught.value)
     assert caught.value.payload == {}
+
+
+async def test_a_borrowed_session_closed_by_its_owner_is_said_so_and_not_retried(
+    platform: FakePlatform, sleep: RecordingSleep
+) -> None:
+    session = aiohttp.ClientSession()
+    client = SehatMuClient(
+        CLIENT_ID, CLIENT_SECRET, base_url=platform.url, session=session, sleep=sleep
+    )
+    await client.token()
+    arrived = asyncio.Event()
+
+    async def hold(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await platform.wait_or_stop(30)
+        return web.json_response({})
+
+    platform.data_script.append(hold)
+    first = asyncio.ensure_future(client.request("GET", PATH))
+    await asyncio.wait_for(arrived.wait(), 5)
+    await session.close()  # the owner closes it under a running call
+    with pytest.raises(TransportError) as caught:
+        await first
+    assert "the aiohttp session was closed" in str(caught.value)
+    assert "check the network" not in str(caught.value)
+    with pytest.raises(ConfigurationError, match="session given to SehatMuClient is closed"):
+        await client.request("GET", PATH)
+    assert sleep.calls == []  # repeating on a closed session cannot help
+    assert len(platform.data_requests) == 1
+    await client.aclose()

@@ -99,3 +99,94 @@ async def test_a_borrowed_session_bounds_the_client_by_its_connector(
         assert [r.method for r in platform.data_requests] == ["GET"]
         await _release(holder)
         await client.aclose()
+
+
+async def test_many_callers_share_the_slots_without_leaking_one(
+    platform: FakePlatform, make_client: MakeClient
+) -> None:
+    """300 concurrent calls on 4 slots, a third of them cancelled while waiting or sending."""
+    client = make_client(connection_limit=4, timeout=10)
+    await client.token()
+    in_flight = 0
+    most = 0
+
+    async def counted(request: web.Request) -> web.StreamResponse:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            await asyncio.sleep(0.002)
+            return web.json_response({"ok": True})
+        finally:
+            in_flight -= 1
+
+    platform.data_script.extend(counted for _ in range(300))
+    calls = [asyncio.ensure_future(client.request("GET", PATH)) for _ in range(300)]
+    await asyncio.sleep(0.01)
+    hit = sum(call.cancel() for call in calls[::3])  # those still waiting or sending
+    assert hit > 50
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    cancelled = [r for r in results if isinstance(r, asyncio.CancelledError)]
+    answered = [r for r in results if not isinstance(r, asyncio.CancelledError)]
+    assert len(cancelled) == hit
+    assert {getattr(r, "status", r) for r in answered} == {200}
+    assert most <= 4
+    slots = client._sender._slots  # the invariant under test
+    assert (slots.free, len(slots.waiters)) == (4, 0)
+    # And all four are usable at once again.
+    platform.data_script.extend(counted for _ in range(4))
+    most = 0
+    await asyncio.gather(*(client.request("GET", PATH) for _ in range(4)))
+    assert most == 4
+
+
+async def test_under_a_storm_of_creates_never_sent_means_the_server_never_saw_it(
+    platform: FakePlatform, make_client: MakeClient
+) -> None:
+    """120 creates on 4 connections with short budgets: every create reported as not sent
+    (a plain TransportError) never reached the server; none was sent twice."""
+    client = make_client(connection_limit=4, timeout=10)
+    await client.token()
+    # Open all four connections first: connecting is not what this test is about.
+    platform.data_script.extend(platform.slow(0.05) for _ in range(4))
+    await asyncio.gather(*(client.request("GET", PATH) for _ in range(4)))
+    client.retry = RetryPolicy(attempts=1, total_timeout=0.15)
+    seen: list[str] = []
+    busy = 0
+
+    async def slow_create(request: web.Request) -> web.StreamResponse:
+        nonlocal busy
+        busy += 1
+        try:
+            seen.append((await request.json())["identifier"][0]["value"])
+            await asyncio.sleep(0.05)
+            return web.json_response({"id": "P"}, status=201)
+        finally:
+            busy -= 1
+
+    platform.data_script.extend(slow_create for _ in range(120))
+    niks = [f"31710123{n:08d}" for n in range(120)]
+
+    async def create(nik: str) -> BaseException | None:
+        payload = {"resourceType": "Patient", "identifier": [{"value": nik}]}
+        try:
+            await client.request("POST", PATIENT_PATH, json=payload, idempotent=False)
+        except TransportError as exc:
+            return exc
+        return None
+
+    outcomes = dict(zip(niks, await asyncio.gather(*(create(n) for n in niks)), strict=True))
+    quiet, last = 0, -1
+    for _ in range(300):  # let the server take in what was already sent to it
+        quiet = quiet + 1 if (busy == 0 and len(seen) == last) else 0
+        if quiet >= 5:
+            break
+        last = len(seen)
+        await asyncio.sleep(0.01)
+    not_sent = [n for n, e in outcomes.items() if type(e) is TransportError]
+    unknown = [n for n, e in outcomes.items() if isinstance(e, OutcomeUnknownError)]
+    assert not_sent, "the pool never filled: the test did not test anything"
+    assert not set(not_sent) & set(seen)  # "not sent" is true
+    assert set(unknown) <= set(seen)  # "outcome unknown" only for what did leave
+    assert len(seen) == len(set(seen))  # nothing sent twice
+    assert all(n in seen for n, e in outcomes.items() if e is None)

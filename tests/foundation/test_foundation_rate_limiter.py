@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from _foundation_helpers import FakePlatform, MakeClient, RecordingSleep, reply
+from _foundation_helpers import CLIENT_ID, FakePlatform, MakeClient, RecordingSleep, reply
 
 from sehatmu_async import RetryPolicy
 from sehatmu_async._rate_limit import RateLimiter
@@ -120,3 +120,23 @@ async def test_a_create_429_pauses_the_limiter_even_though_it_is_not_retried(
 def test_something_that_is_not_a_limiter_is_refused(make_client: MakeClient) -> None:
     with pytest.raises(ConfigurationError, match="rate_limiter"):
         make_client(rate_limiter=object())
+
+
+async def test_a_fleet_limiter_is_bound_to_the_client(
+    platform: FakePlatform, make_client: MakeClient
+) -> None:
+    class FleetLimiter(FakeLimiter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bound: list[tuple[str, str]] = []
+            self.child = FakeLimiter()
+
+        def for_client(self, base_url: str, client_id: str) -> FakeLimiter:
+            self.bound.append((base_url, client_id))
+            return self.child
+
+    fleet = FleetLimiter()
+    client = make_client(rate_limiter=fleet)
+    await client.request("GET", PATH)
+    assert fleet.bound == [(platform.url, CLIENT_ID)]
+    assert (fleet.acquired, fleet.child.acquired) == (0, 1)
