@@ -367,7 +367,7 @@ class Fhir:
         if is_transaction_error(err):
             # A lost transaction: one answer per entry (a list, None where not found).
             answers = await reconcile_transaction(err, self.find_by_identifier)
-            to_model = _converter(model)
+            to_model = model_converter(model)
             return [None if stored is None else to_model(stored) for stored in answers]
         kind = err.resource_type
         if kind is None or not err.identifiers:
