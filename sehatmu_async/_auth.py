@@ -103,6 +103,27 @@ _ERRORS: dict[str, type[APIError]] = {
 }
 
 
+async def _bounded(call: Callable[[], Awaitable[_T]], timeout: float) -> _T:
+    """``await call()``, or ``TimeoutError`` after ``timeout`` seconds.
+
+    Not ``asyncio.wait_for``: before Python 3.12 it swallows a cancellation that arrives
+    as the awaited call completes, and a cancelled renewal (``aclose()``) would then go
+    on to send its token request.
+    """
+    task = asyncio.ensure_future(call())
+    # A call abandoned here may still fail later: mark its exception retrieved.
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        raise TimeoutError(f"the token store did not answer within {timeout:g} s")
+    return task.result()
+
+
 class _StoreDown(Exception):
     """Internal: the store failed or was skipped; renew without it."""
 
@@ -221,11 +242,7 @@ class TokenCache:
             if now < entry.soft_at:
                 return entry.token
             if now < entry.hard_at:
-                if (
-                    self._inflight is None
-                    and now >= self._retry_at
-                    and now >= self._recheck_at
-                ):
+                if self._inflight is None and now >= self._retry_at and now >= self._recheck_at:
                     self._start(background=True)
                 return entry.token
         task = self._inflight
@@ -298,6 +315,9 @@ class TokenCache:
             self._failures = shared.failures
             self._retry_at = self._clock() + shared.ttl
             self._failure = shared.error
+            if current is not None and self._clock() < current.expires_at:
+                # Another process failed; nobody asked for us: the valid token still works.
+                return current
             raise shared.error from None
         except Exception as exc:
             self._cool_down(exc, background)
@@ -338,23 +358,31 @@ class TokenCache:
             adopted = self._adoptable(state, refused)
             if adopted is not None:
                 return adopted
-            failure = state.failure
-            if failure is not None and failure.ttl > 0:
-                raise _SharedCooldown(
-                    replay_error(self._error_from(failure), failure.ttl),
-                    failure.ttl,
-                    failure.failures,
-                )
+            cooling = self._shared_cooldown(state)
+            if cooling is not None:
+                raise cooling
             if not state.renewing:
                 owner = secrets.token_hex(16)
-                if await self._call_store(functools.partial(store.lock, key, owner)):
-                    return await self._renew_as_holder(owner, state)
+                try:
+                    locked = await self._call_store(functools.partial(store.lock, key, owner))
+                except asyncio.CancelledError:
+                    await self._release(owner)  # it may have been taken before the cancel
+                    raise
+                if locked:
+                    return await self._renew_as_holder(owner, refused)
             if background and self._entry is not None:
                 raise _KeepCurrent
             if self._clock() >= deadline:
                 raise _StoreDown  # waited longer than any renewal takes: go alone
             await asyncio.sleep(poll * (0.5 + self._rng.random()))
             poll = min(_POLL_CAP, poll * _POLL_GROWTH)
+
+    def _shared_cooldown(self, state: TokenStoreState) -> _SharedCooldown | None:
+        failure = state.failure
+        if failure is None or failure.ttl <= 0:
+            return None
+        error = replay_error(self._error_from(failure), failure.ttl)
+        return _SharedCooldown(error, failure.ttl, failure.failures)
 
     def _adoptable(self, state: TokenStoreState, refused: str | None) -> AccessToken | None:
         shared = state.token
@@ -380,12 +408,20 @@ class TokenCache:
             scope=shared.scope,
         )
 
-    async def _renew_as_holder(self, owner: str, state: TokenStoreState) -> AccessToken:
+    async def _renew_as_holder(self, owner: str, refused: str | None) -> AccessToken:
         store, key = self._store, self._key
         assert store is not None
         heartbeat = asyncio.get_running_loop().create_task(self._extend_lock(owner))
         published = False
         try:
+            # A renewal may have ended between the last read and this lock.
+            state = await self._call_store(lambda: store.load(key))
+            adopted = self._adoptable(state, refused)
+            if adopted is not None:
+                return adopted
+            cooling = self._shared_cooldown(state)
+            if cooling is not None:
+                raise cooling
             requested_at = self._clock()
             try:
                 token = await self._request(requested_at)
@@ -422,11 +458,16 @@ class TokenCache:
             return token
         finally:
             heartbeat.cancel()
-            if not published and self._clock() >= self._store_skip_until:
-                # Cancelled (aclose) or the store failed: free the lock if we can; if
-                # not, it expires after lock_ttl.
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(store.unlock(key, owner), self._store_timeout)
+            if not published:
+                await self._release(owner)
+
+    async def _release(self, owner: str) -> None:
+        """Free ``owner``'s lock if the store answers; if not, it expires after lock_ttl."""
+        store = self._store
+        if store is None or self._clock() < self._store_skip_until:
+            return
+        with contextlib.suppress(BaseException):
+            await _bounded(functools.partial(store.unlock, self._key, owner), self._store_timeout)
 
     async def _extend_lock(self, owner: str) -> None:
         store = self._store
@@ -434,7 +475,9 @@ class TokenCache:
         while True:
             await asyncio.sleep(store.lock_ttl / 3)
             try:
-                held = await asyncio.wait_for(store.lock(self._key, owner), self._store_timeout)
+                held = await _bounded(
+                    functools.partial(store.lock, self._key, owner), self._store_timeout
+                )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -447,7 +490,7 @@ class TokenCache:
         if self._clock() < self._store_skip_until:
             raise _StoreDown
         try:
-            result = await asyncio.wait_for(call(), self._store_timeout)
+            result = await _bounded(call, self._store_timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a call never fails because of the store
@@ -456,14 +499,14 @@ class TokenCache:
                 self._store_down = True
                 logger.warning(
                     "token store unavailable (%s: %.200s); this process renews its access "
-                    "token on its own until the store answers again",
+                    "token on its own meanwhile",
                     type(exc).__name__,
                     exc,
                 )
             raise _StoreDown from None
         if self._store_down:
             self._store_down = False
-            logger.warning("token store answers again; the access token is shared again")
+            logger.info("token store is back; the access token is shared again")
         return result
 
     def _error_from(self, failure: SharedFailure) -> Exception:

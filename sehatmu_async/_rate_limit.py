@@ -271,8 +271,8 @@ class RedisRateLimiter:
         if not self._down:
             self._down = True
             logger.warning(
-                "rate limiter store unavailable (%s: %.200s); this process limits itself "
-                "to %g requests a minute until it answers again",
+                "rate limiter store unavailable (%s: %.200s); meanwhile this process "
+                "limits itself to %g requests a minute",
                 type(exc).__name__,
                 exc,
                 self.per_minute,
@@ -281,4 +281,4 @@ class RedisRateLimiter:
     def _recovered(self) -> None:
         if self._down:
             self._down = False
-            logger.warning("rate limiter store answers again; the fleet-wide limit holds again")
+            logger.info("rate limiter store is back; the fleet-wide limit holds again")

@@ -165,8 +165,10 @@ class RedisTokenStore:
     def __init__(self, redis: Any, *, prefix: str = "sehatmu:", lock_ttl: float = 5.0) -> None:
         if not isinstance(prefix, str):
             raise ConfigurationError("prefix must be a string such as 'myapp:sehatmu:'")
-        if isinstance(lock_ttl, bool) or not isinstance(lock_ttl, (int, float)) or not (
-            0.05 <= lock_ttl <= 3600
+        if (
+            isinstance(lock_ttl, bool)
+            or not isinstance(lock_ttl, (int, float))
+            or not (0.05 <= lock_ttl <= 3600)
         ):
             raise ConfigurationError("lock_ttl must be seconds between 0.05 and 3600")
         self.redis = redis

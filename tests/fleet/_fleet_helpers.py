@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,9 @@ class TokenServer:
         self.lifetime = lifetime
         self.token_delay = 0.0
         self.token_requests = 0
+        #: time.time() of each token request and each data request.
+        self.token_times: list[float] = []
+        self.data_times: list[float] = []
         self.token_answers: dict[str, int] = {}
         self.data_requests = 0
         self.data_status: dict[int, int] = {}
@@ -94,6 +98,7 @@ class TokenServer:
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
         self.token_requests += 1
+        self.token_times.append(time.time())
         form = await request.post()
         if self.token_delay:
             await asyncio.sleep(self.token_delay)
@@ -115,6 +120,7 @@ class TokenServer:
 
     async def _data(self, request: web.Request) -> web.StreamResponse:
         self.data_requests += 1
+        self.data_times.append(time.time())
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.valid:
             self.data_status[401] = self.data_status.get(401, 0) + 1
@@ -167,11 +173,16 @@ class RedisServer:
         self._process = subprocess.Popen(
             [
                 self.binary,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--protected-mode", "yes",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

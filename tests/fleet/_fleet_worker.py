@@ -28,7 +28,7 @@ from sehatmu_async import RedisRateLimiter, RedisTokenStore, SehatMuClient
 
 class _Count(logging.Handler):
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -42,6 +42,7 @@ def say(**event: Any) -> None:
 async def main(settings: dict[str, Any]) -> None:
     warnings = _Count()
     logging.getLogger("sehatmu_async").addHandler(warnings)
+    logging.getLogger("sehatmu_async").setLevel(logging.INFO)
     r = redis.Redis.from_url(settings["redis_url"], socket_timeout=1.0, socket_connect_timeout=1.0)
     prefix = settings["prefix"]
     store = RedisTokenStore(r, prefix=prefix, lock_ttl=settings.get("lock_ttl", 5.0))

@@ -153,9 +153,7 @@ async def test_scopes_do_not_mix(store: TokenStore) -> None:
     assert (await store.load(other)).token is None
 
 
-async def test_redis_keys_hold_no_client_id_and_no_secret(
-    redis_client: Any, prefix: str
-) -> None:
+async def test_redis_keys_hold_no_client_id_and_no_secret(redis_client: Any, prefix: str) -> None:
     store = RedisTokenStore(redis_client, prefix=prefix)
     key = scope_key("https://api.example", CLIENT_ID)
     assert CLIENT_ID not in key
@@ -176,9 +174,7 @@ async def test_redis_keys_hold_no_client_id_and_no_secret(
     assert all(name.startswith(prefix.encode() + b"{" + key.encode() + b"}:") for name in names)
 
 
-async def test_redis_scripts_reload_after_a_script_flush(
-    redis_client: Any, prefix: str
-) -> None:
+async def test_redis_scripts_reload_after_a_script_flush(redis_client: Any, prefix: str) -> None:
     store = RedisTokenStore(redis_client, prefix=prefix)
     await store.publish(KEY, "o", shared())
     await redis_client.script_flush()  # as after a Redis restart

@@ -43,16 +43,16 @@ async def test_20s_token_outage_with_200_looping_callers(token_server: TokenServ
         during = token_server.token_requests
         failed = [o for o in outcomes if isinstance(o, ServerError)]
         # The last fetch's retries may carry the fake clock past the outage's end.
-        assert len(failed) + sum(getattr(o, "status", 0) == 200 for o in outcomes) == len(
-            outcomes
-        )
+        assert len(failed) + sum(getattr(o, "status", 0) == 200 for o in outcomes) == len(outcomes)
         assert len(failed) > 0.9 * len(outcomes)
         assert any("next one is allowed in" in str(o) for o in failed)
         # Recovery: once the back-off in force when the outage ended is over (at most 16 s
         # here), calls succeed again.
         recovered = await loop_callers(client, clock, 20.0)
-    print(f"\n20 s outage, {CALLERS} looping callers: {during} token requests "
-          f"({client.token_requests} token fetches, each retried by the retry policy)")
+    print(
+        f"\n20 s outage, {CALLERS} looping callers: {during} token requests "
+        f"({client.token_requests} token fetches, each retried by the retry policy)"
+    )
     # The old cache sent a fetch (3 attempts) per round of callers: 200 rounds -> ~600.
     # Back-off 1, 2, 4, 8 s between fetches of up to 3 attempts: at most 6 fetches.
     assert during <= 18
