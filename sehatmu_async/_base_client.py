@@ -1,16 +1,38 @@
-"""Transport: one request pipeline for every call of the client.
+"""Transport: one request pipeline for every call of the client, in four small layers.
 
-Per logical call: get a token (cached), send, read a bounded body, and then
-either return the answer, repeat it (401 once with a fresh token; retryable
-failures by the :class:`RetryPolicy`), or raise the typed error the pure
-decoders make of it.
+1. :meth:`BaseClient.request` encodes the payload and builds the :class:`~._pipeline.Call`,
+   then turns the final answer into a :class:`Response` or a typed error.
+2. :meth:`BaseClient._renewed` renews the access token once when the platform answers
+   401 (a token revoked early, a restarted gateway) and repeats the call.
+3. :meth:`BaseClient._attempts` attaches the token, waits for the rate limiter and
+   repeats what is safe to repeat, with back-off, within the call's total time budget
+   (:class:`RetryPolicy`).
+4. :meth:`._send.Sender.send` makes one send: a connection slot, the exchange, and the
+   body read within ``max_body_bytes`` (:mod:`._body`).
 
-Whether a failure may be retried depends on whether repeating the request is
-safe. ``idempotent=False`` (Patient create) is repeated only when the request
-provably never left this machine: the connection was refused, the name did not
-resolve, or connecting timed out. Anything after that — a timeout while waiting,
-a reset, a 5xx — raises :class:`OutcomeUnknownError` instead, because the
-platform may already have stored the resource and refuses a resend as duplicate.
+Whether a failure may be retried depends on whether repeating the request is safe.
+``idempotent=False`` (Patient create) is repeated only when the request provably never
+left this machine: the connection was refused, the name did not resolve, connecting
+timed out, every pooled connection stayed busy, or the rate limiter held it. Anything
+after that — a timeout while waiting, a reset, a 5xx — raises
+:class:`OutcomeUnknownError` instead, because the platform may already have stored the
+resource and refuses a resend as duplicate.
+
+Decisions:
+
+* **One renewal per call.** A 401 on a call whose token was renewed during that same
+  call is reported as the platform refusing a token it had just issued (an
+  :class:`AuthenticationError` that does not blame the credentials); the token is
+  forgotten so the next call asks for a new one, but this call does not renew again.
+  A second renewal would almost always meet the same refusal, and under load every
+  caller would spend a token request on it (the token endpoint is rate-limited).
+* **Borrowed sessions.** With ``session=``, the pool is shared with requests this client
+  cannot see. The client holds at most as many requests in flight as that session's
+  connector allows, so its own calls wait for the pool here (not sent); a wait inside
+  aiohttp caused by the session's other users cannot be told from a lost answer, and a
+  create that times out there stays an :class:`OutcomeUnknownError` (never a duplicate).
+* **One event loop.** A client, its session and its token cache belong to the loop that
+  first used it; another loop gets a :class:`ConfigurationError` saying so.
 """
 
 from __future__ import annotations
@@ -19,128 +41,42 @@ import asyncio
 import logging
 import random
 import ssl
-import warnings
-from collections.abc import Awaitable, Callable, Mapping
+import sys
+from collections.abc import Awaitable, Callable, Container, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
 from urllib.parse import urlencode
 
 import aiohttp
-import orjson
-from multidict import CIMultiDictProxy
 
+from . import _pipeline as errs
 from ._auth import TokenCache
-from ._config import InsecureTransportWarning
-from ._decoders import (
-    ResponseContext,
-    decode_json,
-    error_for_response,
-    raise_for_embedded_error,
-)
+from ._body import ACCEPT_ENCODING
+from ._config import check_client_settings
+from ._pipeline import Call, Response, log_attempt, redacted_url
+from ._rate_limit import RateLimiter, bind_rate_limiter
 from ._retry import RetryPolicy, parse_retry_after
+from ._send import Answer, BadBody, Sender, SendFailure, slots_for
 from ._token import AccessToken, decode_token
 from ._token_store import TokenStore
 from ._version import __version__
-from .errors import APIError, ConfigurationError, OutcomeUnknownError, TransportError
+from .errors import ConfigurationError
 
-__all__ = ["MISSING", "BaseClient", "Response"]
+__all__ = ["DEFAULT_MAX_BODY", "MISSING", "BaseClient", "Response"]
 
 logger = logging.getLogger("sehatmu_async")
 
 MISSING: Final[Any] = object()
 TOKEN_PATH = "/oauth2/v1/accesstoken"  # noqa: S105 (a path, not a secret)
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
-_REDACTED_PARAMS = frozenset({"identifier", "client_id", "client_secret"})
 
 Sleep = Callable[[float], Awaitable[None]]
 
-
-class Response:
-    """A 2xx answer: status, headers and the whole body, with its error context."""
-
-    __slots__ = ("body", "ctx", "headers", "status")
-
-    def __init__(
-        self, status: int, headers: Mapping[str, str], body: bytes, ctx: ResponseContext
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.ctx = ctx
-
-    def json(self) -> Any:
-        """The decoded JSON body; raises for non-JSON bodies and errors wrapped in a 2xx."""
-        obj = decode_json(self.ctx, self.headers, self.body)
-        raise_for_embedded_error(self.ctx, obj, self.body)
-        return obj
-
-
-class _Failure(Exception):
-    """Internal: a network failure, with whether the request provably never left.
-
-    It keeps only a description, never aiohttp's exception: those carry the request's
-    headers (the bearer token) and full URL (a NIK in a search) in ``request_info``,
-    and error reporters record chained exceptions' attributes.
-    """
-
-    def __init__(self, *, not_sent: bool, description: str) -> None:
-        super().__init__(description)
-        self.not_sent = not_sent
-        self.description = description
-
-
-def _describe_network_error(exc: BaseException) -> tuple[bool, str]:
-    """(provably not sent, one-line description) for a network-level exception."""
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return True, "the server's TLS certificate was not accepted"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        # Covers refused connections and DNS failures: nothing was written.
-        return True, f"could not connect to {exc.host}:{exc.port} ({exc.os_error})"
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return True, "connecting timed out"
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return False, "no answer within the timeout"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return False, "the server closed the connection without answering"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return False, "the answer was cut off"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        # Its str() holds the full URL; the message is what the HTTP parser objected to.
-        return False, f"the server's answer was not valid HTTP ({exc.message})"
-    if isinstance(exc, (aiohttp.ClientOSError, ConnectionError, OSError)):
-        return False, f"the connection failed ({exc})"
-    return False, f"the request failed ({type(exc).__name__})"
-
-
-def _log_attempt(
-    method: str,
-    path: str,
-    outcome: int | str,
-    attempt: int,
-    elapsed: float,
-    retry_in: float | None,
-) -> None:
-    # The path only: query strings can carry a NIK, and headers carry the token.
-    logger.debug(
-        "%s %s -> %s attempt=%d elapsed=%.3fs%s",
-        method,
-        path,
-        outcome,
-        attempt,
-        elapsed,
-        "" if retry_in is None else f" retry_in={retry_in:.2f}s",
-    )
-
-
-def _redacted_url(base_url: str, path: str, params: Mapping[str, str] | None) -> str:
-    if not params:
-        return base_url + path
-    shown = {k: ("<redacted>" if k in _REDACTED_PARAMS else v) for k, v in params.items()}
-    return f"{base_url}{path}?{urlencode(shown, safe=',|<>')}"
+_CLOSED = "this client is closed; create a new SehatMuClient"
 
 
 class BaseClient:
-    """Holds the session, token cache and retry loop. :class:`SehatMuClient` builds on it."""
+    """Holds the session, token cache and the pipeline. :class:`SehatMuClient` builds on it."""
 
     def __init__(
         self,
@@ -161,28 +97,15 @@ class BaseClient:
         token_soft_window: float,
         token_hard_window: float,
         max_body_bytes: int,
+        rate_limiter: RateLimiter | None = None,
         token_failure_cooldown: float = 60.0,
         token_store: TokenStore | None = None,
     ) -> None:
-        if not isinstance(client_id, str) or not client_id.strip():
-            raise ConfigurationError("client_id must be a non-empty string")
-        if not isinstance(client_secret, str) or not client_secret.strip():
-            raise ConfigurationError("client_secret must be a non-empty string")
+        check_client_settings(client_id, client_secret, connection_limit, verify_tls)
         if not isinstance(retry, RetryPolicy):
             raise ConfigurationError("retry must be a sehatmu_async.RetryPolicy")
-        if (
-            not isinstance(connection_limit, int)
-            or isinstance(connection_limit, bool)
-            or connection_limit < 1
-        ):
-            raise ConfigurationError("connection_limit must be a positive integer")
-        if not verify_tls:
-            warnings.warn(
-                "TLS certificate verification is OFF: anyone on the network path can read "
-                "the client secret and patient data. Use this only against a local sandbox.",
-                InsecureTransportWarning,
-                stacklevel=3,
-            )
+        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise ConfigurationError("rate_limiter must have async acquire() and pause(seconds)")
         self._client_id = client_id
         self._client_secret = client_secret
         self.base_url = base_url
@@ -199,8 +122,25 @@ class BaseClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._max_body = max_body_bytes
+        # A fleet limiter keys its shared state by this client (a hash of the client id).
+        self._rate_limiter = (
+            bind_rate_limiter(rate_limiter, base_url, client_id)
+            if rate_limiter is not None
+            else None
+        )
         self._closed = False
-        self._base_headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._base_headers = {
+            "User-Agent": self.user_agent,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        self._sender = Sender(
+            slots=slots_for(connection_limit, session),
+            timeout=timeout,
+            ssl=self._ssl,
+            max_body=max_body_bytes,
+        )
         self._tokens = TokenCache(
             self._fetch_token,
             clock=clock,
@@ -212,11 +152,14 @@ class BaseClient:
             store_scope=(base_url, client_id),
         )
 
-    # -- session -------------------------------------------------------------------
+    # -- session and loop ----------------------------------------------------------
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ConfigurationError("this client is closed; create a new SehatMuClient")
+            raise ConfigurationError(_CLOSED)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._bind(loop)
         session = self._session
         if session is None:
             connector = aiohttp.TCPConnector(
@@ -230,6 +173,11 @@ class BaseClient:
             raise ConfigurationError("the aiohttp session given to SehatMuClient is closed")
         return session
 
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is not None:
+            raise errs.other_loop_error()
+        self._loop = loop
+
     async def aclose(self) -> None:
         """Stop background token work and close the session this client opened."""
         self._closed = True
@@ -242,6 +190,7 @@ class BaseClient:
 
     async def token(self) -> AccessToken:
         """The current access token, fetched or renewed as needed."""
+        self._get_session()  # a closed client or another loop is refused here
         return await self._tokens.get()
 
     @property
@@ -269,7 +218,7 @@ class BaseClient:
             requested_at_utc=wall,
         )
 
-    # -- the pipeline --------------------------------------------------------------
+    # -- layer 1: encode, build, and turn the final answer into a result -------------
 
     async def request(
         self,
@@ -283,231 +232,165 @@ class BaseClient:
         idempotent: bool = True,
         auth: bool = True,
         token_endpoint: bool = False,
+        answer_statuses: Container[int] = (),
     ) -> Response:
-        """Send one logical request; return its 2xx answer or raise a typed error."""
+        """Send one logical request; return its 2xx answer or raise a typed error.
+
+        A final answer (after the 401 renewal and any retries) whose status is in
+        ``answer_statuses`` is returned too, for a resource that decodes that refusal
+        itself (a transaction's 4xx ``Bundle``).
+        """
         session = self._get_session()
-        url = self.base_url + path
-        shown_url = _redacted_url(self.base_url, path, params)
+        payload = None
         if json is not MISSING:
-            try:
-                content = orjson.dumps(json)
-            except orjson.JSONEncodeError as exc:
-                raise ConfigurationError(
-                    f"{method} {path}: the payload cannot be sent as JSON ({exc}); nothing "
-                    "was sent"
-                ) from None
+            payload = json
+            content = errs.encode_json(method, path, json)
             content_type = content_type or "application/json"
         headers = dict(self._base_headers)
         if content_type is not None:
             headers["Content-Type"] = content_type
-        policy = self.retry
-        deadline = self._clock() + policy.total_timeout
-        attempt = 0
-        reauthenticated = False
-        while True:
-            attempt += 1
-            if self._closed:
-                raise TransportError(
-                    f"{method} {path}: the client was closed while this call was running",
-                    method=method,
-                    url=shown_url,
-                    attempts=attempt - 1,
-                )
-            token: AccessToken | None = None
-            if auth:
-                token = await self._tokens.get()
-                headers["Authorization"] = token.authorization()
-            started = self._clock()
-            failure: _Failure | None = None
-            try:
-                status, resp_headers, body = await self._send(
-                    session, method, url, params, content, headers, deadline - started
-                )
-            except _TooLarge as too_large:
-                # Not retried: the same request would fetch the same oversized answer.
-                raise APIError(
-                    f"{too_large.status} from {method} {path}: the answer is larger than "
-                    f"{too_large.limit} bytes — the platform or a proxy sent something "
-                    "unexpected; report it with the request id",
-                    status=too_large.status,
-                    method=method,
-                    url=shown_url,
-                    request_id=too_large.headers.get("X-Request-Id"),
-                ) from None
-            except _Failure as caught:
-                failure = caught
-            if failure is not None:
-                # Handled outside the except block, so the error raised has no context.
-                elapsed = self._clock() - started
-                retry_in = self._retry_delay(
-                    policy, attempt, deadline, None, allowed=idempotent or failure.not_sent
-                )
-                _log_attempt(method, path, failure.description, attempt, elapsed, retry_in)
-                if retry_in is not None:
-                    await self._sleep(retry_in)
-                    continue
-                raise self._transport_error(
-                    failure, method, shown_url, attempt, idempotent, json, content
-                )
-            elapsed = self._clock() - started
-            request_id = resp_headers.get("X-Request-Id")
-            retry_in = None
-            if status == 401 and auth and not reauthenticated and token is not None:
-                # The token died early (revoked, server restart): renew once and repeat.
-                self._tokens.invalidate(token)
-                reauthenticated = True
-                attempt -= 1
-                logger.debug(
-                    "%s %s -> 401 attempt=%d elapsed=%.3fs renewing token",
-                    method,
-                    path,
-                    attempt + 1,
-                    elapsed,
-                )
-                continue
-            if policy.retryable_status(status) and idempotent:
-                server_wait = parse_retry_after(resp_headers.get("Retry-After"))
-                retry_in = self._retry_delay(policy, attempt, deadline, server_wait, allowed=True)
-            _log_attempt(method, path, status, attempt, elapsed, retry_in)
-            if retry_in is not None:
-                await self._sleep(retry_in)
-                continue
-            ctx = ResponseContext(
-                status=status,
-                method=method,
-                url=shown_url,
-                path=path,
-                request_id=request_id,
-                withhold_body=token_endpoint and 200 <= status < 300,
-            )
-            if 200 <= status < 300:
-                return Response(status, resp_headers, body, ctx)
-            if not idempotent and status >= 500:
-                raise OutcomeUnknownError(
-                    f"{method} {path} got {status} after the request was sent: the platform "
-                    "may or may not have stored it. Do not resend blindly; look it up first "
-                    "(e.g. client.patients.search_by_nik(err.nik)).",
-                    method=method,
-                    url=shown_url,
-                    attempts=attempt,
-                    payload=json if json is not MISSING else None,
-                    status=status,
-                )
-            raise error_for_response(ctx, resp_headers, body, token_endpoint=token_endpoint)
+        call = Call(
+            method,
+            path,
+            self.base_url + path,
+            redacted_url(self.base_url, path, params),
+            params,
+            content,
+            headers,
+            idempotent,
+            auth,
+            token_endpoint,
+            payload,
+            self._clock() + self.retry.total_timeout,
+        )
+        try:
+            answer = await self._attempts(session, call)
+            if answer[0] == 401 and call.token is not None:
+                answer = await self._renewed(session, call, answer)
+        except BadBody as bad:
+            raise errs.unusable_body(call, bad) from None
+        status, resp_headers, body = answer
+        if 200 <= status < 300 or status in answer_statuses:
+            return Response(status, resp_headers, body, call.context(status, resp_headers))
+        raise errs.error_for_answer(call, answer)
 
-    def _retry_delay(
-        self,
-        policy: RetryPolicy,
-        attempt: int,
-        deadline: float,
-        server_wait: float | None,
-        *,
-        allowed: bool,
-    ) -> float | None:
+    # -- layer 2: the access token's one renewal -------------------------------------
+
+    async def _renewed(self, session: aiohttp.ClientSession, call: Call, answer: Answer) -> Answer:
+        """After a 401: forget the refused token, renew it once and repeat the call.
+
+        Not wrapped around the hot path as an extra coroutine: ``request`` calls it only
+        when a 401 came for a token.
+        """
+        refused = call.token
+        if refused is not None:  # the token died early (revoked, gateway restart)
+            self._tokens.invalidate(refused)
+        if call.renewed:
+            raise errs.fresh_token_refused(call, answer)
+        call.renewed = True
+        call.attempts -= 1  # the refused attempt does not count against the policy
+        logger.debug("%s %s -> 401 renewing token", call.method, call.path)
+        answer = await self._attempts(session, call)
+        if answer[0] == 401 and call.token is not None:
+            return await self._renewed(session, call, answer)
+        return answer
+
+    # -- layer 3: attempts and back-off ----------------------------------------------
+
+    async def _attempts(self, session: aiohttp.ClientSession, call: Call) -> Answer:
+        while True:
+            call.attempts += 1
+            if self._closed:
+                raise errs.closed_error(call, sent=False)
+            started = self._clock()
+            if call.auth:
+                token = call.token = await self._tokens.get()
+                call.headers["Authorization"] = token.authorization()
+            failure: SendFailure | None = None
+            try:
+                if self._rate_limiter is not None and not call.token_endpoint:
+                    await self._take_turn(call)
+                answer = await self._sender.send(
+                    session,
+                    call.method,
+                    call.url,
+                    call.params,
+                    call.content,
+                    call.headers,
+                    call.deadline - self._clock(),
+                )
+            except SendFailure as caught:
+                failure = caught  # handled below, so the error raised carries no context
+            if failure is not None:
+                retry_in = self._failure_delay(call, failure)
+                log_attempt(call, failure.description, started, self._clock, retry_in)
+                if retry_in is None:
+                    raise self._failure_error(call, failure)
+            else:
+                retry_in = (
+                    await self._answer_delay(call, answer)
+                    if self.retry.retryable_status(answer[0])
+                    else None
+                )
+                log_attempt(call, answer[0], started, self._clock, retry_in)
+                if retry_in is None:
+                    return answer
+            await self._sleep(retry_in)
+
+    def _failure_error(self, call: Call, failure: SendFailure) -> Exception:
+        if self._closed:
+            return errs.closed_error(call, sent=not failure.not_sent)
+        return errs.failure_error(call, failure)
+
+    def _failure_delay(self, call: Call, failure: SendFailure) -> float | None:
+        allowed = (call.idempotent or failure.not_sent) and not failure.final
+        return self._retry_delay(call, None, allowed=allowed)
+
+    async def _answer_delay(self, call: Call, answer: Answer) -> float | None:
+        """For a retryable status: the wait before repeating it, or None."""
+        status, headers = answer[0], answer[1]
+        server_wait = parse_retry_after(headers.get("Retry-After"))
+        if status == 429 and server_wait is not None and self._rate_limiter is not None:
+            # Everyone sharing the limiter holds back, not only this call.
+            limiter = self._rate_limiter
+            if not await self._within_budget(call, limiter.pause(server_wait)):
+                return None
+        if not call.idempotent:
+            return None
+        return self._retry_delay(call, server_wait, allowed=True)
+
+    def _retry_delay(self, call: Call, server_wait: float | None, *, allowed: bool) -> float | None:
         """Seconds to wait before the next attempt, or None if there is none."""
-        if not allowed or self._closed or attempt >= policy.attempts:
+        policy = self.retry
+        if not allowed or self._closed or call.attempts >= policy.attempts:
             return None
         if server_wait is not None:
             if server_wait > policy.retry_after_cap:
                 return None
             delay = server_wait
         else:
-            delay = policy.backoff(attempt, self._rng)
-        if self._clock() + delay >= deadline:
+            delay = policy.backoff(call.attempts, self._rng)
+        if self._clock() + delay >= call.deadline:
             return None
         return delay
 
-    async def _send(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        content: bytes | None,
-        headers: Mapping[str, str],
-        remaining: float,
-    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
-        timeout = self._timeout
-        if remaining <= 0:
-            raise _Failure(not_sent=True, description="the total time budget ran out")
-        if timeout.total is None or remaining < timeout.total:
-            timeout = aiohttp.ClientTimeout(
-                total=remaining,
-                connect=timeout.connect,
-                sock_connect=timeout.sock_connect,
-                sock_read=timeout.sock_read,
-            )
-        failure: _Failure
+    # -- the rate limiter --------------------------------------------------------------
+
+    async def _take_turn(self, call: Call) -> None:
+        """Wait for the rate limiter's turn within the call's budget (never sent if not)."""
+        limiter = self._rate_limiter
+        if limiter is not None and not await self._within_budget(call, limiter.acquire()):
+            raise errs.limiter_held("back")
+
+    async def _within_budget(self, call: Call, waiting: Awaitable[None]) -> bool:
+        """Await the rate limiter within what is left of the call's budget; False if not."""
+        remaining = max(call.deadline - self._clock(), 0.0)
         try:
-            async with session.request(
-                method,
-                url,
-                params=params,
-                data=content,
-                headers=headers,
-                timeout=timeout,
-                ssl=self._ssl,
-                allow_redirects=False,
-            ) as resp:
-                body = await self._read_body(resp)
-                return resp.status, resp.headers, body
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            not_sent, description = _describe_network_error(exc)
-            failure = _Failure(not_sent=not_sent, description=description)
-        except RuntimeError:
-            if not session.closed:
-                raise
-            # aclose() closed the session under this request.
-            failure = _Failure(not_sent=False, description="the client was closed")
-        # Raised outside the except blocks: aiohttp's exception must not ride along.
-        raise failure
-
-    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
-        length = resp.content_length
-        if length is not None and length <= self._max_body:
-            return await resp.read()
-        chunks = bytearray()
-        async for chunk in resp.content.iter_chunked(1 << 16):
-            chunks += chunk
-            if len(chunks) > self._max_body:
-                raise _TooLarge(resp.status, resp.headers, self._max_body)
-        return bytes(chunks)
-
-    def _transport_error(
-        self,
-        failure: _Failure,
-        method: str,
-        url: str,
-        attempts: int,
-        idempotent: bool,
-        json: Any,
-        content: bytes | None,
-    ) -> TransportError:
-        if not idempotent and not failure.not_sent:
-            return OutcomeUnknownError(
-                f"{method} {url.split('?')[0]}: {failure.description} after the request was "
-                "sent; the platform may or may not have stored it. Do not resend blindly; look "
-                "it up first (e.g. client.patients.search_by_nik(err.nik)).",
-                method=method,
-                url=url,
-                attempts=attempts,
-                payload=json if json is not MISSING else None,
-            )
-        tries = f" after {attempts} attempt(s)" if attempts > 1 else ""
-        return TransportError(
-            f"{method} {url.split('?')[0]}: {failure.description}{tries} — check the network "
-            "and the base URL, then try again",
-            method=method,
-            url=url,
-            attempts=attempts,
-        )
-
-
-class _TooLarge(Exception):
-    """Internal: the body passed the size limit; carries what an error needs."""
-
-    def __init__(self, status: int, headers: CIMultiDictProxy[str], limit: int) -> None:
-        super().__init__(f"response body larger than {limit} bytes")
-        self.status = status
-        self.headers = headers
-        self.limit = limit
+            if sys.version_info >= (3, 11):
+                async with asyncio.timeout(remaining):  # no task per call, unlike wait_for
+                    await waiting
+            else:
+                await asyncio.wait_for(waiting, remaining)
+        except asyncio.TimeoutError:
+            return False
+        return True

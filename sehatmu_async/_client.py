@@ -12,6 +12,7 @@ import aiohttp
 
 from ._base_client import DEFAULT_MAX_BODY, BaseClient
 from ._config import env_settings, resolve_base_url, resolve_timeout
+from ._rate_limit import RateLimiter
 from ._retry import RetryPolicy
 from ._token_store import TokenStore
 from .resources._patients import Patients
@@ -32,7 +33,9 @@ class SehatMuClient(BaseClient):
     One client is meant to live long and be shared: its token cache, connection
     pool and retry policy serve every concurrent call. It opens its own
     ``aiohttp.ClientSession`` lazily inside the running loop and closes it on
-    exit, or borrows ``session=`` and leaves that open.
+    exit, or borrows ``session=`` and leaves that open. ``rate_limiter=`` (a
+    :class:`~sehatmu_async._rate_limit.RateLimiter`) paces every request but the token
+    request and hears the platform's ``429 Retry-After``.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class SehatMuClient(BaseClient):
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
+        rate_limiter: RateLimiter | None = None,
         token_failure_cooldown: float = 60.0,
         token_store: TokenStore | None = None,
     ) -> None:
@@ -75,6 +79,7 @@ class SehatMuClient(BaseClient):
             token_soft_window=token_soft_window,
             token_hard_window=token_hard_window,
             max_body_bytes=max_body_bytes,
+            rate_limiter=rate_limiter,
             token_failure_cooldown=token_failure_cooldown,
             token_store=token_store,
         )

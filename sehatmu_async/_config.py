@@ -16,6 +16,7 @@ from .errors import ConfigurationError
 __all__ = [
     "ENVIRONMENTS",
     "InsecureTransportWarning",
+    "check_client_settings",
     "resolve_base_url",
     "resolve_timeout",
 ]
@@ -118,3 +119,26 @@ def env_settings(environ: Mapping[str, str] | None = None) -> dict[str, str | No
         "environment": env.get("SEHATMU_ENVIRONMENT") or None,
         "base_url": env.get("SEHATMU_BASE_URL") or None,
     }
+
+
+def check_client_settings(
+    client_id: object, client_secret: object, connection_limit: object, verify_tls: bool
+) -> None:
+    """The credentials, pool size and TLS setting a client is built with."""
+    if not isinstance(client_id, str) or not client_id.strip():
+        raise ConfigurationError("client_id must be a non-empty string")
+    if not isinstance(client_secret, str) or not client_secret.strip():
+        raise ConfigurationError("client_secret must be a non-empty string")
+    if (
+        not isinstance(connection_limit, int)
+        or isinstance(connection_limit, bool)
+        or connection_limit < 1
+    ):
+        raise ConfigurationError("connection_limit must be a positive integer")
+    if not verify_tls:
+        warnings.warn(
+            "TLS certificate verification is OFF: anyone on the network path can read "
+            "the client secret and patient data. Use this only against a local sandbox.",
+            InsecureTransportWarning,
+            stacklevel=4,  # check_client_settings <- BaseClient <- SehatMuClient <- the caller
+        )

@@ -1,5 +1,9 @@
 """The one cattrs converter of the SDK: every model's wire <-> Python rules live here.
 
+FHIR models (``Patient`` and its parts) get their hooks from one factory, built from
+their fields' wire metadata (``_wire_fields.py``, compiled by ``_wire_plan.py``): no
+model is described twice, and this module imports no FHIR model to do it.
+
 Region decoding is on the bulk-pull hot path (83,763 villages), so it gets a
 hand-written hook instead of cattrs' generated one: it checks the types the
 same way but builds each ``Region`` with one call.
@@ -7,14 +11,21 @@ same way but builds each ``Region`` with one call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import cattrs
 
 from ._models import Region, RegionLevel
+from ._wire_plan import is_wire_model, structure, unstructure, wire_plan
 
-__all__ = ["RegionShapeError", "converter", "region_keys", "structure_regions"]
+__all__ = [
+    "RegionShapeError",
+    "converter",
+    "is_wire_model",
+    "region_keys",
+    "structure_regions",
+]
 
 converter = cattrs.Converter()
 
@@ -145,20 +156,20 @@ converter.register_structure_hook(Region, _structure_region)
 converter.register_unstructure_hook(Region, _unstructure_region)
 
 
-# -- Patients (Master Patient Index) -------------------------------------------------
-# Imported here rather than at the top so this section stays self-contained. The hooks
-# are generic over the models' wire tables; nested models go through this converter.
-import functools  # noqa: E402
+# -- FHIR wire models ------------------------------------------------------------------
+# One factory for every model marked @wire_model: the plan made from its fields' metadata
+# (``_wire_plan``) is the whole description of its wire form.
 
-from ._patient_models import (  # noqa: E402
-    PATIENT_MODELS,
-    structure_wire,
-    unstructure_wire,
-)
 
-for _patient_model in PATIENT_MODELS:
-    converter.register_structure_hook(_patient_model, functools.partial(structure_wire, converter))
-    converter.register_unstructure_hook(
-        _patient_model, functools.partial(unstructure_wire, converter)
-    )
-# -- end Patients ----------------------------------------------------------------------
+def _structure_factory(cls: type) -> Callable[[Any, type], Any]:
+    plan = wire_plan(cls)
+    return lambda obj, _: structure(plan, obj)
+
+
+def _unstructure_factory(cls: type) -> Callable[[Any], Any]:
+    plan = wire_plan(cls)
+    return lambda obj: unstructure(plan, obj)
+
+
+converter.register_structure_hook_factory(is_wire_model, _structure_factory)
+converter.register_unstructure_hook_factory(is_wire_model, _unstructure_factory)

@@ -30,9 +30,12 @@ from .errors import (
 __all__ = [
     "BODY_EXCERPT_CHARS",
     "ResponseContext",
+    "build_error",
     "decode_json",
     "error_for_response",
     "raise_for_embedded_error",
+    "refusal_detail",
+    "request_id_suffix",
 ]
 
 #: How much of a body an error keeps: enough to diagnose, bounded for logs.
@@ -82,7 +85,12 @@ def _reason(status: int) -> str:
         return ""
 
 
-def _build(
+def request_id_suffix(request_id: str | None) -> str:
+    """`` [request id …]`` for a message, or nothing when the platform sent none."""
+    return f" [request id {request_id}]" if request_id else ""
+
+
+def build_error(
     cls: type[APIError],
     ctx: ResponseContext,
     body: bytes,
@@ -90,10 +98,10 @@ def _build(
     hint: str,
     **extra: Any,
 ) -> APIError:
+    """The one shape of an API error's message: ``<status> from <where>: <what> — <hint>``."""
     where = f"{ctx.method} {ctx.path}"
     status = f"{ctx.status} {_reason(ctx.status)}".rstrip()
-    rid = f" [request id {ctx.request_id}]" if ctx.request_id else ""
-    message = f"{status} from {where}: {what} — {hint}{rid}"
+    message = f"{status} from {where}: {what} — {hint}{request_id_suffix(ctx.request_id)}"
     return cls(
         message,
         status=ctx.status,
@@ -103,6 +111,10 @@ def _build(
         body="<withheld>" if ctx.withhold_body else excerpt(body),
         **extra,
     )
+
+
+#: The old private name, still imported by ``resources/_patients.py``: use ``build_error``.
+_build = build_error
 
 
 def _try_json(body: bytes) -> Any:
@@ -130,14 +142,12 @@ def _describe_body(body: bytes, headers: Headers) -> str:
     return repr(_one_line(body.decode("utf-8", errors="replace"), 120))
 
 
-def _outcome_error(
-    outcome: OperationOutcome, ctx: ResponseContext, body: bytes
-) -> ValidationError:
+def _outcome_error(outcome: OperationOutcome, ctx: ResponseContext, body: bytes) -> ValidationError:
     failing = [i for i in outcome.issues if i.is_failure] or list(outcome.issues)
     first = failing[0].describe() if failing else "OperationOutcome with no issues"
     more = f" (+{len(failing) - 1} more issue(s), see .issues)" if len(failing) > 1 else ""
     if "duplicate" in outcome.codes:
-        return _build(  # type: ignore[return-value]
+        return build_error(  # type: ignore[return-value]
             DuplicateResourceError,
             ctx,
             body,
@@ -145,7 +155,7 @@ def _outcome_error(
             "the platform already holds this payload; do not send it again",
             outcome=outcome,
         )
-    return _build(  # type: ignore[return-value]
+    return build_error(  # type: ignore[return-value]
         ValidationError,
         ctx,
         body,
@@ -176,11 +186,10 @@ def _master_data_message(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
-def error_for_response(
-    ctx: ResponseContext, headers: Headers, body: bytes, *, token_endpoint: bool = False
-) -> APIError:
-    """Turn a non-2xx answer into the matching :class:`APIError` subclass."""
-    status = ctx.status
+def _read_refusal(
+    headers: Headers, body: bytes
+) -> tuple[Mapping[str, Any] | None, OperationOutcome | None, str | None, str]:
+    """(JSON object, OperationOutcome, gateway fault, one-line detail) of an error body."""
     obj = _try_json(body)
     mapping: Mapping[str, Any] | None = obj if isinstance(obj, Mapping) else None
     outcome = parse_operation_outcome(mapping) if mapping is not None else None
@@ -191,12 +200,25 @@ def error_for_response(
         or (_master_data_message(mapping) if mapping is not None else None)
         or _describe_body(body, headers)
     )
-    detail = _one_line(detail)
+    return mapping, outcome, fault, _one_line(detail)
+
+
+def refusal_detail(headers: Headers, body: bytes) -> str:
+    """One line saying what an error answer said (its issue, fault or body)."""
+    return _read_refusal(headers, body)[3]
+
+
+def error_for_response(
+    ctx: ResponseContext, headers: Headers, body: bytes, *, token_endpoint: bool = False
+) -> APIError:
+    """Turn a non-2xx answer into the matching :class:`APIError` subclass."""
+    status = ctx.status
+    mapping, outcome, fault, detail = _read_refusal(headers, body)
 
     if status == 429:
         retry_after = parse_retry_after(headers.get("Retry-After"))
         when = f"after {retry_after:g} s" if retry_after is not None else "later"
-        return _build(
+        return build_error(
             RateLimitError,
             ctx,
             body,
@@ -206,7 +228,7 @@ def error_for_response(
             outcome=outcome,
         )
     if status >= 500:
-        return _build(
+        return build_error(
             ServerError,
             ctx,
             body,
@@ -215,7 +237,7 @@ def error_for_response(
             outcome=outcome,
         )
     if token_endpoint and status in (400, 401, 403):
-        return _build(
+        return build_error(
             AuthenticationError,
             ctx,
             body,
@@ -224,7 +246,7 @@ def error_for_response(
             outcome=outcome,
         )
     if fault is not None or status == 401:
-        return _build(
+        return build_error(
             AuthenticationError,
             ctx,
             body,
@@ -234,7 +256,7 @@ def error_for_response(
         )
     if status == 403 or _BUSINESS_RULE in detail.lower():
         # The documents give this refusal's text but not its status.
-        return _build(
+        return build_error(
             PermissionDeniedError,
             ctx,
             body,
@@ -243,7 +265,7 @@ def error_for_response(
             outcome=outcome,
         )
     if status == 404:
-        return _build(
+        return build_error(
             NotFoundError,
             ctx,
             body,
@@ -255,7 +277,7 @@ def error_for_response(
         return _outcome_error(outcome, ctx, body)
     if mapping is not None and (message := _master_data_message(mapping)) is not None:
         return _master_data_error(ctx, body, message)
-    return _build(
+    return build_error(
         APIError,
         ctx,
         body,
@@ -274,7 +296,7 @@ def decode_json(ctx: ResponseContext, headers: Headers, body: bytes) -> Any:
     # maybe a token) must not ride along as ``__context__``. A withheld body (the token
     # endpoint's 2xx) is never quoted either.
     got = "a body that is not JSON" if ctx.withhold_body else _describe_body(body, headers)
-    raise _build(
+    raise build_error(
         APIError,
         ctx,
         body,
@@ -312,7 +334,7 @@ def raise_for_embedded_error(ctx: ResponseContext, obj: Any, body: bytes) -> Non
 
 def _master_data_error(ctx: ResponseContext, body: bytes, message: str) -> APIError:
     """Master Wilayah's own refusal (its ``status_code`` envelope or ``error`` flag)."""
-    return _build(
+    return build_error(
         MasterDataError,
         ctx,
         body,
@@ -324,7 +346,7 @@ def _master_data_error(ctx: ResponseContext, body: bytes, message: str) -> APIEr
 
 def shape_error(ctx: ResponseContext, body: bytes, what: str) -> APIError:
     """An :class:`APIError` for a JSON answer of the wrong shape (missing keys, wrong types)."""
-    return _build(
+    return build_error(
         APIError,
         ctx,
         body,

@@ -2,20 +2,18 @@
 
 The platform offers only ``replace``; anything else (``add``, ``remove``, …) is
 refused here, before sending, so a batch never half-applies on the server. Values
-are turned into their wire form the same way a Patient is written.
+are turned into their wire form by :mod:`._payload`, as every payload is.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
 from typing import Any, Final, overload
 
 import attrs
 
-from ._datetime import fhir_date, fhir_datetime
+from ._payload import wire_value
 from .errors import ConfigurationError
 
 __all__ = [
@@ -25,7 +23,6 @@ __all__ = [
     "json_pointer",
     "patch_document",
     "unescape_token",
-    "wire_value",
 ]
 
 #: The document's type first (the default); the other is seen on the live platform.
@@ -94,35 +91,6 @@ def check_json_pointer(path: object) -> str:
             "existing element"
         )
     return path
-
-
-def wire_value(value: Any, *, what: str = "a replace value") -> Any:
-    """A value in its JSON form: dates, aware datetimes (as UTC) and models as on the wire.
-
-    ``what`` names the value in errors (a patch value, a Patient field).
-    """
-    if isinstance(value, datetime):
-        return fhir_datetime(value)  # refuses naive datetimes
-    if isinstance(value, date):
-        return fhir_date(value)
-    if value is None:
-        raise ConfigurationError(
-            f"{what} cannot be None: FHIR JSON has no null (leave the element out; the "
-            "platform offers no remove)"
-        )
-    if isinstance(value, enum.Enum):
-        return wire_value(value.value, what=what)
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    if attrs.has(type(value)):
-        from ._converter import converter  # the converter imports the models, not this
-
-        return converter.unstructure(value)
-    if isinstance(value, Mapping):
-        return {str(k): wire_value(v, what=what) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [wire_value(v, what=what) for v in value]
-    raise ConfigurationError(f"cannot send a {type(value).__name__} as {what}")
 
 
 class _PathAttribute:

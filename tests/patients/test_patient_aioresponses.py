@@ -25,6 +25,8 @@ from sehatmu_async import (
     SehatMuClient,
     ValidationError,
 )
+from sehatmu_async._patient_models import NIK_SYSTEM
+from sehatmu_async._patients_wire import RECONCILE_HINT
 
 BASE = "https://api.test"
 CREATE_URL = BASE + PATIENT_PATH
@@ -151,7 +153,10 @@ async def test_create_with_unknown_outcome_is_never_resent(
         await api.patients.create(minimal_wire())
     assert caught.value.payload == minimal_wire()
     assert caught.value.nik == NIK
-    assert isinstance(caught.value.__cause__, OutcomeUnknownError)
+    # The transport's own error, given the Patient's context (0.1.0 re-raised a copy).
+    assert caught.value.resource_type == "Patient"
+    assert caught.value.identifiers == ((NIK_SYSTEM, NIK),)
+    assert str(caught.value).endswith(RECONCILE_HINT)
     assert NIK not in str(caught.value)
     assert len(calls(mocked, "POST")) == 1
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 import pytest
 from _patient_helpers import MOTHER_NIK, NIK, minimal_wire
 
+import sehatmu_async
 from sehatmu_async import (
     APIError,
     CitizenNotFoundError,
@@ -17,7 +20,7 @@ from sehatmu_async import (
     ValidationError,
 )
 from sehatmu_async._decoders import ResponseContext
-from sehatmu_async.resources._patients import (
+from sehatmu_async._patients_wire import (
     decode_create_answer,
     decode_patient,
     decode_search_bundle,
@@ -211,3 +214,19 @@ def test_read_answer_must_be_a_patient() -> None:
         decode_patient(ctx(), {"resourceType": "Bundle"})
     with pytest.raises(APIError, match="no FHIR resource"):
         decode_patient(ctx(), ["x"])
+
+
+def test_the_patients_wire_module_does_no_io() -> None:
+    # The answers' meaning lives in a pure module; the resource module keeps the I/O.
+    source = (Path(sehatmu_async.__file__).parent / "_patients_wire.py").read_text()
+    imported = {
+        node.module or ""
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not imported & {"aiohttp", "asyncio", "anyio", "_base_client", "_client", "resources"}
