@@ -9,7 +9,8 @@ Scenarios (``settings["scenario"]``):
 * ``token``: ``callers`` concurrent ``client.token()`` calls, once.
 * ``loop``: ``callers`` tasks calling the data route every ``every`` s for ``seconds`` s.
 * ``limited``: like ``loop`` with no pause, each call first taking a slot of a
-  ``RedisRateLimiter(per_minute=...)``.
+  ``RedisRateLimiter(per_minute=...)``. With ``client_rate_limiter``, the limiter is
+  the client's ``rate_limiter=`` instead (and ``loop`` is the scenario).
 """
 
 from __future__ import annotations
@@ -46,11 +47,17 @@ async def main(settings: dict[str, Any]) -> None:
     r = redis.Redis.from_url(settings["redis_url"], socket_timeout=1.0, socket_connect_timeout=1.0)
     prefix = settings["prefix"]
     store = RedisTokenStore(r, prefix=prefix, lock_ttl=settings.get("lock_ttl", 5.0))
+    extra: dict[str, Any] = {}
+    if settings.get("client_rate_limiter"):  # the pipeline applies it to every call
+        extra["rate_limiter"] = RedisRateLimiter(
+            r, per_minute=settings["per_minute"], burst=settings.get("burst", 1), prefix=prefix
+        )
     client = SehatMuClient(
         settings["client_id"],
         settings["client_secret"],
         base_url=settings["base_url"],
         token_store=store,
+        **extra,
         token_soft_window=settings.get("soft_window", 300.0),
         token_hard_window=settings.get("hard_window", 60.0),
     )

@@ -255,8 +255,9 @@ async def test_wrong_secret_across_the_fleet(
     assert calls > 400
 
 
+@pytest.mark.parametrize("through_client", [False, True], ids=["acquire", "rate_limiter="])
 async def test_rate_limit_holds_across_processes(
-    spawn: Spawn, token_server: TokenServer, redis_client: Any, prefix: str
+    spawn: Spawn, token_server: TokenServer, redis_client: Any, prefix: str, through_client: bool
 ) -> None:
     per_minute = 600  # 10 a second for the whole fleet
     seconds = 3.0
@@ -265,7 +266,8 @@ async def test_rate_limit_holds_across_processes(
         redis_client,
         prefix,
         3,
-        scenario="limited",
+        scenario="loop" if through_client else "limited",
+        client_rate_limiter=through_client,
         callers=5,
         seconds=seconds,
         per_minute=per_minute,
@@ -279,7 +281,10 @@ async def test_rate_limit_holds_across_processes(
         f"\nRedisRateLimiter 600/min, 3 processes x 5 callers, {seconds} s: "
         f"{len(times)} requests, busiest second {busiest}"
     )
-    assert len(times) <= seconds * per_minute / 60 + 2
+    # Callers queued in the limiter when the run ends still send (a reservation each), so
+    # bound the rate over windows, not the total.
+    in_any_run = max(sum(t <= u < t + seconds for u in times) for t in times)
+    assert in_any_run <= seconds * per_minute / 60 + 2
     assert len(times) >= 0.6 * seconds * per_minute / 60
     assert busiest <= 11
     assert {r["outcomes"]["ok"] > 0 for r in results} == {True}  # every process got turns
