@@ -85,11 +85,11 @@ class SehatMuClient(BaseClient):
             token_store=token_store,
         )
         #: Master Wilayah: ``.v1`` lists, v2 pagers and the bulk ``pull``.
-        self.regions = Regions(self)
+        self.regions: Regions = Regions(self)
         #: Master Patient Index: create, patch, get, search by NIK.
-        self.patients = Patients(self)
+        self.patients: Patients = Patients(self)
         #: Every FHIR resource type: create, read, update, patch, search, reconcile.
-        self.fhir = Fhir(self, clock=self._clock)
+        self.fhir: Fhir = Fhir(self, clock=self._clock)
 
     @classmethod
     def from_env(

@@ -62,13 +62,13 @@ class ResponseContext:
         request_id: str | None,
         withhold_body: bool = False,
     ) -> None:
-        self.status = status
-        self.method = method
-        self.url = url
-        self.path = path
-        self.request_id = request_id
+        self.status: int = status
+        self.method: str = method
+        self.url: str = url
+        self.path: str = path
+        self.request_id: str | None = request_id
         # The token endpoint's 2xx body holds the token: never copy it into an error.
-        self.withhold_body = withhold_body
+        self.withhold_body: bool = withhold_body
 
 
 def excerpt(body: bytes, limit: int = BODY_EXCERPT_CHARS) -> str:

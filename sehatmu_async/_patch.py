@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, overload
+from typing import Any, ClassVar, Final, overload
 
 import attrs
 
@@ -117,7 +117,7 @@ class PatchOperation:
     _path: str
     value: Any
 
-    path = _PathAttribute()
+    path: ClassVar[_PathAttribute] = _PathAttribute()
 
     @classmethod
     def replace(cls, path: str | Sequence[str | int], value: Any) -> PatchOperation:

@@ -68,7 +68,7 @@ class SehatMuError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self.message: str = message
 
     def __str__(self) -> str:
         return self.message
@@ -145,7 +145,7 @@ class OutcomeUnknownError(TransportError):
         self.identifiers = (*self.identifiers, *identifiers)
         if hint:
             self.message = f"{self.message} {hint}"
-            self.args = (self.message,)
+            self.args: tuple[Any, ...] = (self.message,)
 
 
 class PaginationError(SehatMuError):

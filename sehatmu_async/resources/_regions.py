@@ -107,7 +107,7 @@ class Regions:
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
-        self.v1 = RegionsV1(client)
+        self.v1: RegionsV1 = RegionsV1(client)
 
     # -- v2 pagers -------------------------------------------------------------------
 
