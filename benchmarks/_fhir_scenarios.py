@@ -21,7 +21,7 @@ import orjson
 from sehatmu_async import SehatMuClient
 
 from . import _baseline
-from ._harness import SandboxProcess, interleaved, start_sandbox
+from ._harness import SandboxProcess, interleaved, start_sandbox, throughput
 from ._registry import scenario
 
 __all__ = ["fhir_create", "fhir_search"]
@@ -125,13 +125,8 @@ async def fhir_search(repetitions: int, resources: int = 1000) -> dict[str, Any]
     for name, s in series.items():
         if any(sample.result != resources for sample in s.samples):
             raise RuntimeError(f"{name} did not deliver {resources} resources")
-    sdk_rate = resources / series["sdk"].wall
-    base_rate = resources / series["aiohttp"].wall
     return {
-        "runs": {name: s.as_dict() for name, s in series.items()},
-        "sdk_resources_per_s": round(sdk_rate),
-        "aiohttp_resources_per_s": round(base_rate),
-        "throughput_ratio": round(sdk_rate / base_rate, 3),
+        **throughput(series, resources, "resources"),
         "target": "SDK / aiohttp throughput >= 0.9",
     }
 
@@ -181,12 +176,7 @@ async def fhir_create(repetitions: int, per_run: int = 500) -> dict[str, Any]:
         series = await interleaved({"sdk": sdk, "aiohttp": baseline}, repetitions)
     finally:
         sandbox.close()
-    sdk_rate = per_run / series["sdk"].wall
-    base_rate = per_run / series["aiohttp"].wall
     return {
-        "runs": {name: s.as_dict() for name, s in series.items()},
-        "sdk_creates_per_s": round(sdk_rate),
-        "aiohttp_creates_per_s": round(base_rate),
-        "throughput_ratio": round(sdk_rate / base_rate, 3),
+        **throughput(series, per_run, "creates"),
         "target": "SDK / aiohttp throughput >= 0.9 at 32 in flight",
     }

@@ -72,6 +72,18 @@ class Series:
         }
 
 
+def throughput(series: dict[str, Series], per_run: int, unit: str) -> dict[str, Any]:
+    """Runs, rates of ``unit`` per second for the SDK and aiohttp, and their ratio."""
+    sdk_rate = per_run / series["sdk"].wall
+    base_rate = per_run / series["aiohttp"].wall
+    return {
+        "runs": {name: s.as_dict() for name, s in series.items()},
+        f"sdk_{unit}_per_s": round(sdk_rate),
+        f"aiohttp_{unit}_per_s": round(base_rate),
+        "throughput_ratio": round(sdk_rate / base_rate, 3),
+    }
+
+
 async def measure(run: Callable[[], Awaitable[Any]]) -> Sample:
     """Wall time and this process's CPU time of one run."""
     cpu0, wall0 = time.process_time(), time.perf_counter()

@@ -20,7 +20,7 @@ import orjson
 from sehatmu_async import SehatMuClient, TransactionBundle
 
 from . import _baseline
-from ._harness import SandboxProcess, interleaved, start_sandbox
+from ._harness import SandboxProcess, interleaved, start_sandbox, throughput
 from ._registry import scenario
 
 __all__ = ["transaction_visits"]
@@ -139,12 +139,7 @@ async def transaction_visits(repetitions: int, per_run: int = 200) -> dict[str, 
         series = await interleaved({"sdk": sdk, "aiohttp": baseline}, repetitions)
     finally:
         sandbox.close()
-    sdk_rate = per_run / series["sdk"].wall
-    base_rate = per_run / series["aiohttp"].wall
     return {
-        "runs": {name: s.as_dict() for name, s in series.items()},
-        "sdk_visits_per_s": round(sdk_rate),
-        "aiohttp_visits_per_s": round(base_rate),
-        "throughput_ratio": round(sdk_rate / base_rate, 3),
+        **throughput(series, per_run, "visits"),
         "note": "the SDK side includes building the bundle and its pre-flight checks",
     }

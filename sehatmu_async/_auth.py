@@ -354,13 +354,9 @@ class TokenCache:
         poll = _POLL_FIRST
         deadline = self._clock() + 2 * store.lock_ttl + 30.0
         while True:
-            state = await self._call_store(lambda: store.load(key))
-            adopted = self._adoptable(state, refused)
+            state, adopted = await self._shared_state(refused)
             if adopted is not None:
                 return adopted
-            cooling = self._shared_cooldown(state)
-            if cooling is not None:
-                raise cooling
             if not state.renewing:
                 owner = secrets.token_hex(16)
                 try:
@@ -376,6 +372,21 @@ class TokenCache:
                 raise _StoreDown  # waited longer than any renewal takes: go alone
             await asyncio.sleep(poll * (0.5 + self._rng.random()))
             poll = min(_POLL_CAP, poll * _POLL_GROWTH)
+
+    async def _shared_state(
+        self, refused: str | None
+    ) -> tuple[TokenStoreState, AccessToken | None]:
+        """The store's state and its token if this process may use it; raises the shared
+        cool-down's error while one runs and there is no usable token."""
+        store, key = self._store, self._key
+        assert store is not None
+        state = await self._call_store(lambda: store.load(key))
+        adopted = self._adoptable(state, refused)
+        if adopted is None:
+            cooling = self._shared_cooldown(state)
+            if cooling is not None:
+                raise cooling
+        return state, adopted
 
     def _shared_cooldown(self, state: TokenStoreState) -> _SharedCooldown | None:
         failure = state.failure
@@ -415,13 +426,9 @@ class TokenCache:
         published = False
         try:
             # A renewal may have ended between the last read and this lock.
-            state = await self._call_store(lambda: store.load(key))
-            adopted = self._adoptable(state, refused)
+            state, adopted = await self._shared_state(refused)
             if adopted is not None:
                 return adopted
-            cooling = self._shared_cooldown(state)
-            if cooling is not None:
-                raise cooling
             requested_at = self._clock()
             try:
                 token = await self._request(requested_at)

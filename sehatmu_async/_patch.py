@@ -21,6 +21,7 @@ __all__ = [
     "PatchOperation",
     "check_json_pointer",
     "json_pointer",
+    "operation_list",
     "patch_document",
     "unescape_token",
 ]
@@ -150,19 +151,27 @@ class PatchOperation:
         return f"PatchOperation(op={self.op!r}, path={self._path!r})"
 
 
-def patch_document(operations: object) -> list[dict[str, Any]]:
-    """Check every operation (objects or plain dicts) and return the JSON Patch array."""
+def operation_list(operations: object, usage: str) -> Sequence[object]:
+    """``operations`` as a non-empty list; a lone operation, dict or string is refused
+    with ``usage`` (they are sequences or mappings, but not a patch document)."""
     if isinstance(operations, (PatchOperation, Mapping, str, bytes)) or not isinstance(
         operations, Sequence
     ):
-        raise ConfigurationError(
-            "operations must be a list of PatchOperation (or plain dicts), e.g. "
-            "[PatchOperation.replace('/language', 'id')]"
-        )
+        raise ConfigurationError(usage)
     if not operations:
         raise ConfigurationError("a patch needs at least one operation")
+    return operations
+
+
+def patch_document(operations: object) -> list[dict[str, Any]]:
+    """Check every operation (objects or plain dicts) and return the JSON Patch array."""
+    listed = operation_list(
+        operations,
+        "operations must be a list of PatchOperation (or plain dicts), e.g. "
+        "[PatchOperation.replace('/language', 'id')]",
+    )
     document: list[dict[str, Any]] = []
-    for index, operation in enumerate(operations):
+    for index, operation in enumerate(listed):
         if isinstance(operation, PatchOperation):
             if operation.op not in _OPS:
                 raise ConfigurationError(

@@ -4,10 +4,10 @@ resource from its siblings (twins under one mother's NIK)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._patch import PatchOperation
+from .._patch import PatchOperation, operation_list
 from .._paths import shown
 from .._payload import wire_value
 from ..errors import APIError, ConfigurationError
@@ -74,17 +74,13 @@ def _json_pointer(path: object, what: str) -> str:
 
 def json_patch_document(operations: object) -> list[dict[str, Any]]:
     """An RFC 6902 document from dicts or :class:`PatchOperation` objects, checked."""
-    if isinstance(operations, (Mapping, str, bytes, PatchOperation)) or not isinstance(
-        operations, Sequence
-    ):
-        raise ConfigurationError(
-            "operations must be a list of JSON Patch operations, e.g. "
-            "[{'op': 'replace', 'path': '/status', 'value': 'finished'}]"
-        )
-    if not operations:
-        raise ConfigurationError("a patch needs at least one operation")
+    listed = operation_list(
+        operations,
+        "operations must be a list of JSON Patch operations, e.g. "
+        "[{'op': 'replace', 'path': '/status', 'value': 'finished'}]",
+    )
     document: list[dict[str, Any]] = []
-    for index, operation in enumerate(operations):
+    for index, operation in enumerate(listed):
         raw = operation.to_wire() if isinstance(operation, PatchOperation) else operation
         if not isinstance(raw, Mapping):
             raise ConfigurationError(f"operation {index} is a {type(raw).__name__}, not a dict")
